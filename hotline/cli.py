@@ -1,0 +1,170 @@
+"""The ``xueji`` command: Flask's CLI plus the service's own commands.
+
+Each command is a request boundary: it runs one operation in the app
+context's session and commits only when the operation returns. A
+:class:`~lookup.csvfile.RowError` is the user's fault: it is printed as one
+line (file, line, field, reason) and the database is rolled back unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from hotline import db
+from hotline.config import ConfigError
+
+
+def init_app(app: Flask) -> None:
+    for command in (serve, init, import_group, demo):
+        app.cli.add_command(command)
+
+
+@contextlib.contextmanager
+def progress_bar(path: Path, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over the file's bytes, on a terminal only (never in logs or CI)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=path.stat().st_size, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def run_operation(operation: Callable[[], Any]) -> Any:
+    """Run one operation; commit if it returns, roll back and exit 1 on a user error."""
+    from lookup.csvfile import RowError
+
+    session = db.session()
+    try:
+        result = operation()
+        session.commit()
+    except RowError as exc:
+        session.rollback()
+        raise click.ClickException(f"导入被拒绝，数据库未作任何修改：{exc}") from None
+    return result
+
+
+def migrate_and_seed() -> dict[str, int]:
+    from lookup.registry import seed
+
+    db.upgrade(db.engine())
+    return run_operation(lambda: seed(db.session()))
+
+
+@click.command("init")
+def init() -> None:
+    """Create or upgrade the schema and seed the authority tree (idempotent)."""
+    counts = migrate_and_seed()
+    click.echo(f"数据库已就绪：新增行政区划 {counts['divisions']} 个，"
+               f"新增教育行政部门 {counts['units']} 个，调整 {counts['units_changed']} 个。")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the web site on the configured database (development server).
+
+    Production runs under gunicorn instead: see the README.
+    """
+    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import the registry's CSV exports (one transaction per file)."""
+
+
+def _import_command(name: str, help_text: str,
+                    operation: Callable[..., Any]) -> None:
+    @import_group.command(name, help=help_text)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def command(file: Path) -> None:
+        with progress_bar(file, file.name) as progress:
+            result = run_operation(lambda: operation(db.session(), file, progress))
+        click.echo(result.summary())
+
+
+def _students(session: Any, file: Path, progress: Any) -> Any:
+    from lookup.importers import import_students
+
+    return import_students(session, file, current_app.config["ID_HASH_KEY"], progress=progress)
+
+
+def _schools(session: Any, file: Path, progress: Any) -> Any:
+    from lookup.importers import import_schools
+
+    return import_schools(session, file, progress=progress)
+
+
+def _units(session: Any, file: Path, progress: Any) -> Any:
+    from lookup.registry import import_units
+
+    return import_units(session, file, progress=progress)
+
+
+def _history(session: Any, file: Path, progress: Any) -> Any:
+    from lookup.importers import import_history
+
+    return import_history(session, file, progress=progress)
+
+
+_import_command("units", "CSV code,name,level,parent_code,complaint_phone,complaint_email.", _units)
+_import_command("schools", "CSV code,name,division_code,authority_code.", _schools)
+_import_command("students", "CSV number,kind,name,id_number,birth_date,gender,school_code,status.",
+                _students)
+_import_command("history", "CSV old_number,new_number,reason,changed_on.", _history)
+
+
+@import_group.command("divisions")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--year", type=int, required=True, help="The year the list describes.")
+def import_divisions(file: Path, year: int) -> None:
+    """Reconcile divisions with the Ministry of Civil Affairs' yearly list (CSV code,name)."""
+    from lookup.registry import reconcile_divisions
+
+    counts = run_operation(lambda: reconcile_divisions(db.session(), file, year))
+    click.echo("行政区划：新增 {added}，更名 {renamed}，撤销 {abolished}，恢复 {restored}；"
+               "教育行政部门：新增 {units_added}，调整 {units_changed}".format(**counts))
+
+
+@click.command("demo")
+@click.option("--students", default=100_000, show_default=True, type=click.IntRange(0))
+@click.option("--schools", default=3000, show_default=True, type=click.IntRange(1))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Seed the demo registry and stop.")
+def demo(students: int, schools: int, host: str, port: int, no_serve: bool) -> None:
+    """Seed a synthetic registry, then start the service on loopback."""
+    from hotline.demo import seed_demo
+
+    seed_demo(students=students, schools=schools)
+    if no_serve:
+        return
+    click.echo(f"\n学籍服务中心演示已启动：http://{host}:{port}/\n按 Ctrl+C 停止。")
+    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+def _create_app() -> Flask:
+    from hotline.app import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
+                 help="全国中小学生学籍信息管理系统 技术服务中心 (xueji).")
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="xueji")
+    except ConfigError as exc:
+        click.echo(f"配置错误：{exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,142 @@
+"""Configuration: read once, from the environment, in this module only.
+
+Every setting is an ``XUEJI_*`` environment variable; the README lists them
+all. Nothing else in the code base reads ``os.environ`` (STYLE habit 5), so a
+setting is documented, validated and defaulted in exactly one place.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """The configuration cannot work. The message is one line for the operator."""
+
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    database_url: str | None = None
+    secret_key: str | None = None
+    # Key of the HMAC that turns a resident ID number into the value we store
+    # and search by. It must never change once data exists, so it is a setting
+    # of its own rather than being derived from the session secret.
+    id_hash_key: str | None = None
+    instance_path: str | None = None
+    ratelimit_storage_uri: str = "memory://"
+    trusted_proxies: tuple[str, ...] = ()
+    # The mailbox the public writes to (2016 notice part 3: 66119801@moe.edu.cn).
+    mail_addresses: tuple[str, ...] = ("66119801@moe.edu.cn",)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_user: str | None = None
+    imap_password: str | None = None
+    imap_folder: str = "INBOX"
+    outbound_smtp_host: str | None = None
+    outbound_smtp_port: int = 25
+    mail_from: str = "66119801@moe.edu.cn"
+
+
+_BOOL = {"1": True, "true": True, "yes": True, "on": True,
+         "0": False, "false": False, "no": False, "off": False}
+
+
+def _parse(name: str, raw: str, kind: type | str) -> object:
+    if kind == "bool":
+        try:
+            return _BOOL[raw.strip().lower()]
+        except KeyError:
+            raise ConfigError(f"XUEJI_{name.upper()}={raw!r}: expected true or false") from None
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"XUEJI_{name.upper()}={raw!r}: expected a whole number") from None
+    if kind == "list":
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+_KINDS = {
+    "smtp_port": "int",
+    "imap_port": "int",
+    "outbound_smtp_port": "int",
+    "trusted_proxies": "list",
+    "mail_addresses": "list",
+}
+KNOWN = {f.name for f in fields(Settings)}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build the settings from ``XUEJI_*`` variables, then apply ``overrides``.
+
+    An unknown ``XUEJI_`` name is an error: a typo in a deployment must not
+    silently fall back to a default.
+
+    >>> load_settings({"XUEJI_SMTP_PORT": "2525"}).smtp_port
+    2525
+    >>> load_settings({"XUEJI_DATABSE_URL": "x"})
+    Traceback (most recent call last):
+    ...
+    hotline.config.ConfigError: unknown setting XUEJI_DATABSE_URL (known: ...)
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for key, raw in environ.items():
+        if not key.startswith("XUEJI_") or key.startswith("XUEJI_TEST_"):
+            continue
+        name = key.removeprefix("XUEJI_").lower()
+        if name not in KNOWN:
+            raise ConfigError(f"unknown setting {key} (known: see README, Configuration)")
+        values[name] = _parse(name, raw, _KINDS.get(name, "str"))
+    values.update(overrides)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.env not in ENVIRONMENTS:
+        raise ConfigError(f"XUEJI_ENV={settings.env!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    return settings
+
+
+def resolve_secrets(settings: Settings, instance_path: Path) -> dict[str, str]:
+    """Return the session secret and the ID-hash key.
+
+    In production both must be configured: a missing one is a start-up error,
+    never a silent default. In development they are generated once and kept
+    in the instance folder, so a restart keeps sessions and, above all, keeps
+    stored ID hashes searchable.
+    """
+    resolved = {}
+    for name in ("secret_key", "id_hash_key"):
+        value = getattr(settings, name)
+        if value:
+            if settings.env == "production" and len(value) < 32:
+                raise ConfigError(f"XUEJI_{name.upper()} must be at least 32 characters in production")
+            resolved[name] = value
+            continue
+        if settings.env == "production":
+            raise ConfigError(f"XUEJI_{name.upper()} is not set; production needs it (see README)")
+        path = instance_path / name
+        if not path.exists():
+            instance_path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        resolved[name] = path.read_text().strip()
+    return resolved
+
+
+def database_url(settings: Settings, instance_path: Path) -> str:
+    """The configured database, or an SQLite file in the instance folder."""
+    if settings.database_url:
+        return settings.database_url
+    instance_path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{instance_path / 'xueji.sqlite3'}"

@@ -1,0 +1,96 @@
+"""Bulk loading through a temporary staging table, inside the caller's transaction.
+
+Large imports (10 million students) cannot keep what they have seen in
+memory, yet must find a number that appears twice in a file, a school that
+does not exist, or an ID number that belongs to someone else. So validated
+rows are streamed into a temporary table with their line numbers — COPY on
+PostgreSQL, executemany on SQLite — and those checks become SQL queries that
+name the first offending line. The merge into the real table is then one
+``INSERT … SELECT … ON CONFLICT DO UPDATE`` that touches only rows that
+changed, which is what makes a second import of the same file change nothing.
+
+Everything happens in one transaction: a failed check raises, the caller
+rolls back, and the temporary table goes with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+BATCH = 5000
+
+
+class Staging:
+    """A temporary table ``name`` with an integer ``line`` column and ``columns``."""
+
+    def __init__(self, connection: Connection, name: str, columns: dict[str, str]):
+        self.connection = connection
+        self.name = name
+        self.columns = list(columns)
+        self.postgresql = connection.dialect.name == "postgresql"
+        ddl = ", ".join(f"{column} {kind}" for column, kind in columns.items())
+        suffix = " ON COMMIT DROP" if self.postgresql else ""
+        # Qualified by the temporary schema so that a permanent table of the
+        # same name can never be the one dropped.
+        schema = "pg_temp" if self.postgresql else "temp"
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{name}")
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {name} (line INTEGER NOT NULL, {ddl}){suffix}")
+        self.rows = 0
+
+    def load(self, rows: Iterable[Sequence[Any]]) -> int:
+        """Append ``(line, *columns)`` tuples; returns how many were loaded."""
+        names = ["line", *self.columns]
+        if self.postgresql:
+            cursor = self.connection.connection.driver_connection.cursor()
+            with cursor.copy(f"COPY {self.name} ({', '.join(names)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    self.rows += 1
+            return self.rows
+        insert = (f"INSERT INTO {self.name} ({', '.join(names)}) "
+                  f"VALUES ({', '.join('?' for _ in names)})")
+        cursor = self.connection.connection.driver_connection.cursor()
+        iterator = iter(rows)
+        while batch := list(islice(iterator, BATCH)):
+            cursor.executemany(insert, batch)
+            self.rows += len(batch)
+        return self.rows
+
+    def index(self, *columns: str) -> None:
+        for column in columns:
+            self.connection.exec_driver_sql(
+                f"CREATE INDEX {self.name}_{column} ON {self.name} ({column})")
+
+    def first(self, sql: str, **params: Any) -> Any:
+        """The first row of a check query (``{t}`` stands for the staging table)."""
+        return self.connection.execute(text(sql.format(t=self.name)), params).first()
+
+    def duplicate(self, column: str) -> Any:
+        """``(value, first_line, second_line)`` of the earliest repeated value, or None."""
+        return self.first(
+            f"SELECT {column}, MIN(line), MAX(line) FROM {{t}} WHERE {column} IS NOT NULL "
+            f"GROUP BY {column} HAVING COUNT(*) > 1 ORDER BY MAX(line) LIMIT 1")
+
+    def merge(self, table: str, key: str, columns: Sequence[str]) -> int:
+        """Upsert the staged rows into ``table``; returns how many rows were written.
+
+        Rows equal to what is stored are left alone (no write, no count).
+        """
+        cols = ", ".join(columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+        distinct = "IS DISTINCT FROM" if self.postgresql else "IS NOT"
+        changed = " OR ".join(f"{table}.{c} {distinct} excluded.{c}" for c in columns if c != key)
+        # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT.
+        result = self.connection.exec_driver_sql(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {self.name} WHERE true "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed}")
+        return result.rowcount
+
+    def drop(self) -> None:
+        if not self.postgresql:
+            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{self.name}")
