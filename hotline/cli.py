@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from hotline import db
 from hotline.config import ConfigError
@@ -59,6 +59,7 @@ def migrate_and_seed() -> dict[str, int]:
 
 
 @click.command("init")
+@with_appcontext
 def init() -> None:
     """Create or upgrade the schema and seed the authority tree (idempotent)."""
     counts = migrate_and_seed()
@@ -69,12 +70,22 @@ def init() -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
 def serve(host: str, port: int) -> None:
     """Run the web site on the configured database (development server).
 
     Production runs under gunicorn instead: see the README.
     """
-    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+    if db.current_revision(db.engine()) != db.head_revision():
+        raise click.ClickException("数据库尚未初始化或需要升级，请先运行 xueji init")
+    run_web(host, port)
+
+
+def run_web(host: str, port: int) -> None:
+    """Werkzeug's server (Flask refuses app.run() inside its own CLI)."""
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
 
 
 @click.group("import")
@@ -86,6 +97,7 @@ def _import_command(name: str, help_text: str,
                     operation: Callable[..., Any]) -> None:
     @import_group.command(name, help=help_text)
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @with_appcontext
     def command(file: Path) -> None:
         with progress_bar(file, file.name) as progress:
             result = run_operation(lambda: operation(db.session(), file, progress))
@@ -126,6 +138,7 @@ _import_command("history", "CSV old_number,new_number,reason,changed_on.", _hist
 @import_group.command("divisions")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--year", type=int, required=True, help="The year the list describes.")
+@with_appcontext
 def import_divisions(file: Path, year: int) -> None:
     """Reconcile divisions with the Ministry of Civil Affairs' yearly list (CSV code,name)."""
     from lookup.registry import reconcile_divisions
@@ -141,6 +154,7 @@ def import_divisions(file: Path, year: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Seed the demo registry and stop.")
+@with_appcontext
 def demo(students: int, schools: int, host: str, port: int, no_serve: bool) -> None:
     """Seed a synthetic registry, then start the service on loopback."""
     from hotline.demo import seed_demo
@@ -149,7 +163,7 @@ def demo(students: int, schools: int, host: str, port: int, no_serve: bool) -> N
     if no_serve:
         return
     click.echo(f"\n学籍服务中心演示已启动：http://{host}:{port}/\n按 Ctrl+C 停止。")
-    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+    run_web(host, port)
 
 
 def _create_app() -> Flask:

@@ -105,6 +105,14 @@ def upgrade(bind: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def head_revision() -> str | None:
+    """The newest revision the shipped migrations know."""
+    from alembic.script import ScriptDirectory
+
+    with as_file(files("xueji_migrations")) as location:
+        return ScriptDirectory(str(location)).get_current_head()
+
+
 def current_revision(bind: Engine) -> str | None:
     """The schema's Alembic revision, or None for an empty database."""
     if not inspect(bind).has_table("alembic_version"):

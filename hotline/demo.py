@@ -44,10 +44,10 @@ def seed_demo(*, students: int, schools: int, seed: int = 2016) -> None:
     files = write_demo_registry(folder, units, n_students=students, n_schools=schools, seed=seed)
     key = current_app.config["ID_HASH_KEY"]
     steps = [
-        (files.units, lambda p, f: import_units(db.session(), f, progress=p)),
-        (files.schools, lambda p, f: import_schools(db.session(), f, progress=p)),
-        (files.students, lambda p, f: import_students(db.session(), f, key, progress=p)),
-        (files.history, lambda p, f: import_history(db.session(), f, progress=p)),
+        (files.units_csv, lambda p, f: import_units(db.session(), f, progress=p)),
+        (files.schools_csv, lambda p, f: import_schools(db.session(), f, progress=p)),
+        (files.students_csv, lambda p, f: import_students(db.session(), f, key, progress=p)),
+        (files.history_csv, lambda p, f: import_history(db.session(), f, progress=p)),
     ]
     for path, operation in steps:
         with progress_bar(path, path.name) as progress:

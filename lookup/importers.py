@@ -49,13 +49,43 @@ class ImportResult:
     file: str
     rows: int
     written: int
+    warnings: tuple[str, ...] = ()
 
     @property
     def unchanged(self) -> int:
         return self.rows - self.written
 
     def summary(self) -> str:
-        return f"{self.file}: {self.rows} 行，新增或更新 {self.written} 行，未变 {self.unchanged} 行"
+        lines = [f"{self.file}: {self.rows} 行，新增或更新 {self.written} 行，未变 {self.unchanged} 行"]
+        lines += [f"{self.file}: 提示：{warning}" for warning in self.warnings]
+        return "\n".join(lines)
+
+
+class PlaceCheck:
+    """Counts ID numbers whose birthplace code did not exist in their birth year.
+
+    DESIGN.md: such a code is a warning, not a rejection — late household
+    registrations and renamed counties are real — but the operator should hear
+    of it.
+    """
+
+    def __init__(self, session: Session):
+        self.years = {code: (start or 0, end or 9999) for code, start, end in session.execute(
+            select(Division.code, Division.valid_from, Division.valid_to))}
+        self.count = 0
+        self.first_line: int | None = None
+
+    def check(self, line: int, address_code: str, year: int) -> None:
+        start, end = self.years.get(address_code, (1, 0))
+        if not start <= year <= end:
+            self.count += 1
+            self.first_line = self.first_line or line
+
+    def warnings(self) -> tuple[str, ...]:
+        if not self.count:
+            return ()
+        return (f"{self.count} 行身份证号的出生地代码在出生年份不存在（首见第 {self.first_line} 行），"
+                "已导入，请核实",)
 
 
 def parse_date(value: str) -> datetime.date:
@@ -87,7 +117,8 @@ def _date(file: str, line: int, row: dict[str, str], field: str) -> datetime.dat
         raise RowError(file, line, field, f"日期 {row[field]!r} 无效，应为 YYYY-MM-DD") from None
 
 
-def _student_rows(csv: CsvFile, key: bytes, today: datetime.date) -> Iterator[tuple]:
+def _student_rows(csv: CsvFile, key: bytes, today: datetime.date,
+                  places: PlaceCheck) -> Iterator[tuple]:
     file = csv.name
     for line, row in csv.rows():
         try:
@@ -117,6 +148,7 @@ def _student_rows(csv: CsvFile, key: bytes, today: datetime.date) -> Iterator[tu
                 raise RowError(file, line, "number", "G 字头学籍号应为 G 加该生身份证号")
             if identity.gender != gender:
                 raise RowError(file, line, "gender", "与身份证号所示性别不一致")
+            places.check(line, identity.address_code, identity.birth_date.year)
             id_hash = hash_id_number(key, identity.number)
             id_masked = mask_id_number(identity.number)
         elif kind == "G":
@@ -145,7 +177,8 @@ def import_students(session: Session, path: Path, key: bytes, *,
         "number": "VARCHAR(19)", "kind": "VARCHAR(1)", "name": "VARCHAR(64)",
         "birth_date": "DATE", "gender": "VARCHAR(1)", "school_code": "VARCHAR(10)",
         "status": "VARCHAR(16)", "id_hash": "VARCHAR(64)", "id_masked": "VARCHAR(18)"})
-    rows = staging.load(_student_rows(csv, key, today or datetime.date.today()))
+    places = PlaceCheck(session)
+    rows = staging.load(_student_rows(csv, key, today or datetime.date.today(), places))
     staging.index("number", "id_hash")
     if dup := staging.duplicate("number"):
         raise RowError(csv.name, dup[2], "number", f"学籍号与第 {dup[1]} 行重复")
@@ -165,7 +198,7 @@ def import_students(session: Session, path: Path, key: bytes, *,
         raise RowError(csv.name, bad[0], "number", f"该学籍号已变更为 {bad[1]}，不能再作为在籍学籍号")
     written = staging.merge("students", "number", columns)
     staging.drop()
-    return ImportResult(csv.name, rows, written)
+    return ImportResult(csv.name, rows, written, places.warnings())
 
 
 def _authority_chains(session: Session) -> tuple[dict[str, Unit], dict[str, list[str]]]:

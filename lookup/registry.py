@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from lookup.csvfile import CsvFile, RowError
 from lookup.divisions import (
+    OUTSIDE_SYSTEM,
     DivisionRow,
     derive_units,
     level_of,
@@ -117,16 +118,18 @@ def import_units(session: Session, path: Path, *, progress: Progress | None = No
     csv = CsvFile(path, UNIT_COLUMNS, progress)
     existing = {u.code: u for u in session.scalars(select(Unit))}
     divisions = set(session.scalars(select(Division.code)))
-    rows = written = 0
-    seen: dict[str, int] = {}
+    # A few thousand rows at most: read them all, so that a parent listed
+    # after its child is known when the child is checked.
+    listed: dict[str, tuple[int, dict[str, str]]] = {}
     for line, row in csv.rows():
-        rows += 1
         code = row["code"]
         if not _UNIT_CODE.match(code):
             raise RowError(csv.name, line, "code", "应为 6 位数字")
-        if code in seen:
-            raise RowError(csv.name, line, "code", f"与第 {seen[code]} 行重复")
-        seen[code] = line
+        if code in listed:
+            raise RowError(csv.name, line, "code", f"与第 {listed[code][0]} 行重复")
+        listed[code] = line, row
+    written = 0
+    for code, (line, row) in listed.items():
         if not row["name"] or len(row["name"]) > 128:
             raise RowError(csv.name, line, "name", "不能为空，且不超过 128 个字符")
         level = row["level"]
@@ -136,7 +139,7 @@ def import_units(session: Session, path: Path, *, progress: Progress | None = No
         if (level == "national") != (parent is None):
             raise RowError(csv.name, line, "parent_code",
                            "只有国家级单位没有上级" if parent is None else "国家级单位不应有上级")
-        if parent is not None and parent not in existing and parent not in seen:
+        if parent is not None and parent not in existing and parent not in listed:
             raise RowError(csv.name, line, "parent_code", f"上级单位 {parent} 不存在")
         phone, email = row["complaint_phone"] or None, row["complaint_email"] or None
         if phone and not _PHONE.match(phone):
@@ -148,9 +151,7 @@ def import_units(session: Session, path: Path, *, progress: Progress | None = No
                   "division_code": code if code in divisions else None}
         unit = existing.get(code)
         if unit is None:
-            unit = Unit(code=code, **values)
-            session.add(unit)
-            existing[code] = unit
+            session.add(Unit(code=code, **values))
             written += 1
         elif not only_new and any(getattr(unit, k) != v for k, v in values.items()):
             for key, value in values.items():
@@ -160,7 +161,7 @@ def import_units(session: Session, path: Path, *, progress: Progress | None = No
     # whole tree once everything is in place, inside the same transaction.
     session.flush()
     check_tree(session, csv.name)
-    return ImportResult(csv.name, rows, written)
+    return ImportResult(csv.name, len(listed), written)
 
 
 def reconcile_divisions(session: Session, path: Path, year: int) -> dict[str, int]:
@@ -181,8 +182,9 @@ def reconcile_divisions(session: Session, path: Path, year: int) -> dict[str, in
         if not name:
             raise RowError(csv.name, line, "name", "不能为空")
         listed[code] = name
+    # Taiwan, Hong Kong and Macao are listed or not; either way they have no unit here.
     current = {d.code: d for d in session.scalars(select(Division))
-               if d.valid_to is None and d.level != "pseudo"}
+               if d.valid_to is None and d.level != "pseudo" and d.code[:2] not in OUTSIDE_SYSTEM}
     provinces = {c for c in current if c.endswith("0000")}
     missing_provinces = provinces - {c for c in listed if c.endswith("0000")}
     if missing_provinces:

@@ -230,3 +230,12 @@ def test_a_cycle_of_number_changes_is_rejected(schools, write_csv):
                                f"{b},{a},身份证号变更,2020-02-01"])
     with pytest.raises(RowError, match="循环"):
         import_history(schools, path)
+
+
+def test_birthplace_unknown_in_the_birth_year_is_a_warning_not_a_rejection(schools, write_csv):
+    # 110103 崇文区 was merged away in 2010; a child born there in 2012 is odd, not invalid.
+    rows = [g_row(1), g_row(3, address="110103"), g_row(5, address="999999")]
+    result = import_students(schools, write_csv("s.csv", [STUDENT_HEADER, *rows]), KEY)
+    assert result.written == 3
+    assert result.warnings == ("2 行身份证号的出生地代码在出生年份不存在（首见第 3 行），已导入，请核实",)
+    assert "提示" in result.summary()
