@@ -213,10 +213,9 @@ def _authority_chains(session: Session) -> tuple[dict[str, Unit], dict[str, list
     return units, chains
 
 
-def _school_rows(csv: CsvFile, session: Session) -> Iterator[tuple]:
+def _school_rows(csv: CsvFile, divisions: dict[str, Division], units: dict[str, Unit],
+                 chains: dict[str, list[str]]) -> Iterator[tuple]:
     file = csv.name
-    divisions = {d.code: d for d in session.scalars(select(Division))}
-    units, chains = _authority_chains(session)
     for line, row in csv.rows():
         try:
             code = parse_school_code(row["code"], field="code")
@@ -259,7 +258,11 @@ def import_schools(session: Session, path: Path, *,
     staging = Staging(session.connection(), "staging_schools", {
         "code": "VARCHAR(10)", "name": "VARCHAR(128)", "division_code": "VARCHAR(6)",
         "authority_code": "VARCHAR(12)"})
-    rows = staging.load(_school_rows(csv, session))
+    # Read before loading starts: no other query may run on the connection
+    # while PostgreSQL's COPY is in progress.
+    divisions = {d.code: d for d in session.scalars(select(Division))}
+    units, chains = _authority_chains(session)
+    rows = staging.load(_school_rows(csv, divisions, units, chains))
     staging.index("code")
     if dup := staging.duplicate("code"):
         raise RowError(csv.name, dup[2], "code", f"学校标识码与第 {dup[1]} 行重复")

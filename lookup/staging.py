@@ -43,7 +43,11 @@ class Staging:
         self.rows = 0
 
     def load(self, rows: Iterable[Sequence[Any]]) -> int:
-        """Append ``(line, *columns)`` tuples; returns how many were loaded."""
+        """Append ``(line, *columns)`` tuples; returns how many were loaded.
+
+        ``rows`` must not query the database: on PostgreSQL the connection is
+        busy with COPY until the last row is written.
+        """
         names = ["line", *self.columns]
         if self.postgresql:
             cursor = self.connection.connection.driver_connection.cursor()

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -85,7 +86,7 @@ def session(connection: Connection) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(database_url: str, connection: Connection, tmp_path: Path):
+def app(database_url: str, connection: Connection, tmp_path: Path) -> Iterator[Flask]:
     settings = load_settings({}, env="testing", database_url=database_url,
                              secret_key="test-secret", id_hash_key=ID_KEY,
                              instance_path=str(tmp_path / "instance"))
@@ -93,7 +94,10 @@ def app(database_url: str, connection: Connection, tmp_path: Path):
     # Requests and CLI commands share the test's transaction.
     app.extensions["xueji.sessionmaker"] = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    return app
+    yield app
+    # Close what the app's own engine opened (migrations run on it), so no
+    # connection is left for the garbage collector.
+    app.extensions["xueji.engine"].dispose()
 
 
 @pytest.fixture

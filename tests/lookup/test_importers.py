@@ -64,7 +64,7 @@ def test_importing_the_same_schools_twice_changes_nothing(schools, write_csv):
 ])
 def test_bad_school_rows_are_rejected_with_line_and_field(session, write_csv, row, field, reason):
     path = write_csv("bad.csv", [SCHOOL_HEADER, SCHOOLS[0], row])
-    with pytest.raises(RowError) as caught:
+    with pytest.raises(RowError) as caught, session.begin_nested():
         import_schools(session, path)
     assert (caught.value.file, caught.value.line, caught.value.field) == ("bad.csv", 3, field)
     assert reason in caught.value.reason
@@ -72,7 +72,7 @@ def test_bad_school_rows_are_rejected_with_line_and_field(session, write_csv, ro
 
 def test_duplicate_school_code_is_rejected(session, write_csv):
     path = write_csv("dup.csv", [SCHOOL_HEADER, SCHOOLS[0], SCHOOLS[1], SCHOOLS[0]])
-    with pytest.raises(RowError, match="第 2 行重复") as caught:
+    with pytest.raises(RowError, match="第 2 行重复") as caught, session.begin_nested():
         import_schools(session, path)
     assert caught.value.line == 4
 
@@ -142,7 +142,7 @@ BAD_STUDENT_ROWS = [
 @pytest.mark.parametrize(("row", "field", "reason"), BAD_STUDENT_ROWS)
 def test_bad_student_rows_reject_the_whole_file(schools, write_csv, row, field, reason):
     path = write_csv("bad.csv", [STUDENT_HEADER, g_row(7), row, g_row(9)])
-    with pytest.raises(RowError) as caught:
+    with pytest.raises(RowError) as caught, schools.begin_nested():
         import_students(schools, path, KEY)
     assert (caught.value.file, caught.value.line, caught.value.field) == ("bad.csv", 3, field)
     assert reason in caught.value.reason
@@ -151,7 +151,7 @@ def test_bad_student_rows_reject_the_whole_file(schools, write_csv, row, field, 
 
 def test_duplicate_number_in_a_file_names_both_lines(schools, write_csv):
     path = write_csv("dup.csv", [STUDENT_HEADER, g_row(1), j_row(1), g_row(1)])
-    with pytest.raises(RowError, match="与第 2 行重复") as caught:
+    with pytest.raises(RowError, match="与第 2 行重复") as caught, schools.begin_nested():
         import_students(schools, path, KEY)
     assert caught.value.line == 4
     assert count(schools, Student) == 0
@@ -161,7 +161,7 @@ def test_id_number_already_held_by_another_student_is_rejected(schools, write_cs
     import_students(schools, write_csv("a.csv", [STUDENT_HEADER, g_row(1)]), KEY)
     ident = id_number(sequence=1)
     other = f"L130102201203051234,L,张三,{ident},2012-03-05,M,2113000003,在读"
-    with pytest.raises(RowError, match="另一学籍号"):
+    with pytest.raises(RowError, match="另一学籍号"), schools.begin_nested():
         import_students(schools, write_csv("b.csv", [STUDENT_HEADER, other]), KEY)
 
 
@@ -175,7 +175,7 @@ def test_id_number_already_held_by_another_student_is_rejected(schools, write_cs
 def test_malformed_files_are_rejected(schools, tmp_path, content, line, reason):
     path = tmp_path / "broken.csv"
     path.write_bytes(content)
-    with pytest.raises(RowError) as caught:
+    with pytest.raises(RowError) as caught, schools.begin_nested():
         import_students(schools, path, KEY)
     assert caught.value.line == line and reason in caught.value.reason
 
@@ -185,7 +185,7 @@ def test_undecodable_bytes_late_in_a_file_are_reported_at_their_line(schools, tm
     lines[150] = lines[150].replace("张三".encode(), b"\xe5\xbc")  # truncated UTF-8
     path = tmp_path / "late.csv"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    with pytest.raises(RowError, match="无法按") as caught:
+    with pytest.raises(RowError, match="无法按") as caught, schools.begin_nested():
         import_students(schools, path, KEY)
     assert caught.value.line == 151
     assert count(schools, Student) == 0
@@ -216,7 +216,7 @@ def test_bad_history_rows_are_rejected(schools, write_csv, row, field, reason):
     import_students(schools, write_csv("s.csv", [STUDENT_HEADER, g_row(1)]), KEY)
     row = row.format(current=current, other=id_number(sequence=13),
                      missing=id_number(sequence=15), j=j_number(4))
-    with pytest.raises(RowError) as caught:
+    with pytest.raises(RowError) as caught, schools.begin_nested():
         import_history(schools, write_csv("h.csv", [HISTORY_HEADER, row]))
     assert (caught.value.line, caught.value.field) == (2, field)
     assert reason in caught.value.reason
@@ -228,7 +228,7 @@ def test_a_cycle_of_number_changes_is_rejected(schools, write_csv):
     a, b = "G" + id_number(sequence=21), "G" + id_number(sequence=23)
     path = write_csv("h.csv", [HISTORY_HEADER, f"{a},{b},身份证号变更,2020-01-01",
                                f"{b},{a},身份证号变更,2020-02-01"])
-    with pytest.raises(RowError, match="循环"):
+    with pytest.raises(RowError, match="循环"), schools.begin_nested():
         import_history(schools, path)
 
 
