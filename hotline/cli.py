@@ -153,17 +153,33 @@ def import_divisions(file: Path, year: int) -> None:
 @click.option("--schools", default=3000, show_default=True, type=click.IntRange(1))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--smtp-port", default=None, type=int, help="Mail worker port [XUEJI_SMTP_PORT].")
 @click.option("--no-serve", is_flag=True, help="Seed the demo registry and stop.")
 @with_appcontext
-def demo(students: int, schools: int, host: str, port: int, no_serve: bool) -> None:
-    """Seed a synthetic registry, then start the service on loopback."""
+def demo(students: int, schools: int, host: str, port: int, smtp_port: int | None,
+         no_serve: bool) -> None:
+    """Seed a synthetic registry, then start the web site and the mail worker on loopback."""
+    import subprocess
+
     from hotline.demo import seed_demo
 
     seed_demo(students=students, schools=schools)
     if no_serve:
         return
-    click.echo(f"\n学籍服务中心演示已启动：http://{host}:{port}/\n按 Ctrl+C 停止。")
-    run_web(host, port)
+    settings = current_app.config["XUEJI"]
+    smtp_port = smtp_port or settings.smtp_port
+    # The mail worker is its own process, as in production; started through
+    # the command line so that hotline never imports mailintake.
+    worker = subprocess.Popen([sys.executable, "-m", "hotline.cli", "mail", "smtp",
+                               "--host", host, "--port", str(smtp_port)])
+    click.echo(f"\n学籍服务中心演示已启动：\n  网站      http://{host}:{port}/\n"
+               f"  服务邮箱  smtp://{host}:{smtp_port}  收件地址 {', '.join(settings.mail_addresses)}\n"
+               "按 Ctrl+C 停止。")
+    try:
+        run_web(host, port)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
 
 
 def _create_app() -> Flask:
@@ -182,3 +198,7 @@ def main() -> None:
     except ConfigError as exc:
         click.echo(f"配置错误：{exc}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

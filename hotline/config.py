@@ -37,6 +37,9 @@ class Settings:
     mail_addresses: tuple[str, ...] = ("66119801@moe.edu.cn",)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
+    # Where raw mail is kept (a Maildir); default: "mail" in the instance folder.
+    mail_spool: str | None = None
+    mail_max_bytes: int = 25 * 1024 * 1024
     imap_host: str | None = None
     imap_port: int = 993
     imap_user: str | None = None
@@ -69,6 +72,7 @@ def _parse(name: str, raw: str, kind: type | str) -> object:
 
 _KINDS = {
     "smtp_port": "int",
+    "mail_max_bytes": "int",
     "imap_port": "int",
     "outbound_smtp_port": "int",
     "trusted_proxies": "list",
