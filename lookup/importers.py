@@ -180,22 +180,20 @@ def import_students(session: Session, path: Path, key: bytes, *,
     places = PlaceCheck(session)
     rows = staging.load(_student_rows(csv, key, today or datetime.date.today(), places))
     staging.index("number", "id_hash")
-    if dup := staging.duplicate("number"):
-        raise RowError(csv.name, dup[2], "number", f"学籍号与第 {dup[1]} 行重复")
-    if dup := staging.duplicate("id_hash"):
-        raise RowError(csv.name, dup[2], "id_number", f"身份证号与第 {dup[1]} 行重复")
-    if bad := staging.first(
-            "SELECT s.line, s.school_code FROM {t} s LEFT JOIN schools c "
-            "ON c.code = s.school_code WHERE c.code IS NULL ORDER BY s.line LIMIT 1"):
-        raise RowError(csv.name, bad[0], "school_code", f"学校标识码 {bad[1]} 不存在")
-    if bad := staging.first(
-            "SELECT s.line, t.number FROM {t} s JOIN students t ON t.id_hash = s.id_hash "
-            "WHERE t.number <> s.number ORDER BY s.line LIMIT 1"):
-        raise RowError(csv.name, bad[0], "id_number", "该身份证号已属于另一学籍号的学生")
-    if bad := staging.first(
-            "SELECT s.line, h.new_number FROM {t} s JOIN number_history h "
-            "ON h.old_number = s.number ORDER BY s.line LIMIT 1"):
-        raise RowError(csv.name, bad[0], "number", f"该学籍号已变更为 {bad[1]}，不能再作为在籍学籍号")
+    staging.reject_duplicates(csv.name, "number", "number", "学籍号")
+    staging.reject_duplicates(csv.name, "id_hash", "id_number", "身份证号")
+    staging.reject(csv.name, "school_code",
+                   "SELECT s.line, s.school_code FROM {t} s LEFT JOIN schools c "
+                   "ON c.code = s.school_code WHERE c.code IS NULL ORDER BY s.line LIMIT 1",
+                   "学校标识码 {0} 不存在")
+    staging.reject(csv.name, "id_number",
+                   "SELECT s.line FROM {t} s JOIN students t ON t.id_hash = s.id_hash "
+                   "WHERE t.number <> s.number ORDER BY s.line LIMIT 1",
+                   "该身份证号已属于另一学籍号的学生")
+    staging.reject(csv.name, "number",
+                   "SELECT s.line, h.new_number FROM {t} s JOIN number_history h "
+                   "ON h.old_number = s.number ORDER BY s.line LIMIT 1",
+                   "该学籍号已变更为 {0}，不能再作为在籍学籍号")
     written = staging.merge("students", "number", columns)
     staging.drop()
     return ImportResult(csv.name, rows, written, places.warnings())
@@ -264,8 +262,7 @@ def import_schools(session: Session, path: Path, *,
     units, chains = _authority_chains(session)
     rows = staging.load(_school_rows(csv, divisions, units, chains))
     staging.index("code")
-    if dup := staging.duplicate("code"):
-        raise RowError(csv.name, dup[2], "code", f"学校标识码与第 {dup[1]} 行重复")
+    staging.reject_duplicates(csv.name, "code", "code", "学校标识码")
     written = staging.merge("schools", "code", ["code", "name", "division_code", "authority_code"])
     staging.drop()
     return ImportResult(csv.name, rows, written)
@@ -303,19 +300,18 @@ def import_history(session: Session, path: Path, *, progress: Progress | None = 
         "changed_on": "DATE"})
     rows = staging.load(_history_rows(csv, today or datetime.date.today()))
     staging.index("old_number", "new_number")
-    if dup := staging.duplicate("old_number"):
-        raise RowError(csv.name, dup[2], "old_number", f"原学籍号与第 {dup[1]} 行重复")
-    if bad := staging.first(
-            "SELECT s.line FROM {t} s JOIN students t ON t.number = s.old_number "
-            "ORDER BY s.line LIMIT 1"):
-        raise RowError(csv.name, bad[0], "old_number", "原学籍号仍是在籍学生的学籍号")
-    if bad := staging.first(
-            "SELECT s.line, s.new_number FROM {t} s "
-            "WHERE NOT EXISTS (SELECT 1 FROM students t WHERE t.number = s.new_number) "
-            "AND NOT EXISTS (SELECT 1 FROM {t} o WHERE o.old_number = s.new_number) "
-            "AND NOT EXISTS (SELECT 1 FROM number_history h WHERE h.old_number = s.new_number) "
-            "ORDER BY s.line LIMIT 1"):
-        raise RowError(csv.name, bad[0], "new_number", f"新学籍号 {bad[1]} 不存在")
+    staging.reject_duplicates(csv.name, "old_number", "old_number", "原学籍号")
+    staging.reject(csv.name, "old_number",
+                   "SELECT s.line FROM {t} s JOIN students t ON t.number = s.old_number "
+                   "ORDER BY s.line LIMIT 1",
+                   "原学籍号仍是在籍学生的学籍号")
+    staging.reject(csv.name, "new_number",
+                   "SELECT s.line, s.new_number FROM {t} s "
+                   "WHERE NOT EXISTS (SELECT 1 FROM students t WHERE t.number = s.new_number) "
+                   "AND NOT EXISTS (SELECT 1 FROM {t} o WHERE o.old_number = s.new_number) "
+                   "AND NOT EXISTS (SELECT 1 FROM number_history h WHERE h.old_number = s.new_number) "
+                   "ORDER BY s.line LIMIT 1",
+                   "新学籍号 {0} 不存在")
     written = staging.merge("number_history", "old_number",
                             ["old_number", "new_number", "reason", "changed_on"])
     staging.drop()

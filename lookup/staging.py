@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from lookup.csvfile import RowError
+
 BATCH = 5000
 
 
@@ -73,6 +75,19 @@ class Staging:
     def first(self, sql: str, **params: Any) -> Any:
         """The first row of a check query (``{t}`` stands for the staging table)."""
         return self.connection.execute(text(sql.format(t=self.name)), params).first()
+
+    def reject(self, file: str, field: str, sql: str, reason: str) -> None:
+        """Raise a RowError for the first row of ``sql`` (``line`` first, then values).
+
+        ``reason`` may use ``{0}``, ``{1}``… for the values after the line.
+        """
+        if (row := self.first(sql)) is not None:
+            raise RowError(file, row[0], field, reason.format(*row[1:]))
+
+    def reject_duplicates(self, file: str, column: str, field: str, noun: str) -> None:
+        """Raise a RowError at the second line where ``column`` repeats an earlier value."""
+        if (row := self.duplicate(column)) is not None:
+            raise RowError(file, row[2], field, f"{noun}与第 {row[1]} 行重复")
 
     def duplicate(self, column: str) -> Any:
         """``(value, first_line, second_line)`` of the earliest repeated value, or None."""
