@@ -97,7 +97,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
     for key, raw in environ.items():
-        if not key.startswith("XUEJI_") or key.startswith("XUEJI_TEST_"):
+        # The test and benchmark harnesses have variables of their own.
+        if not key.startswith("XUEJI_") or key.startswith(("XUEJI_TEST_", "XUEJI_BENCH_")):
             continue
         name = key.removeprefix("XUEJI_").lower()
         if name not in KNOWN:
