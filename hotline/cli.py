@@ -123,7 +123,7 @@ def _units(session: Any, file: Path, progress: Any) -> Any:
 
 
 def _history(session: Any, file: Path, progress: Any) -> Any:
-    from lookup.importers import import_history
+    from lookup.history import import_history
 
     return import_history(session, file, progress=progress)
 

@@ -21,7 +21,8 @@ def seed_demo(*, students: int, schools: int, seed: int = 2016) -> None:
     (the imports upsert, so nothing is duplicated).
     """
     from lookup.divisions import UnitRow
-    from lookup.importers import import_history, import_schools, import_students
+    from lookup.history import import_history
+    from lookup.importers import import_schools, import_students
     from lookup.models import Student, Unit
     from lookup.registry import import_units
     from lookup.synth import write_demo_registry

@@ -1,4 +1,4 @@
-"""Importing the registry's exports: schools, students and number history.
+"""Importing the registry's exports: schools and students (history: lookup/history.py).
 
 Each import is one transaction (the caller commits only when this returns):
 the first bad row raises :class:`RowError` naming file, line, field and
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lookup.csvfile import CsvFile, RowError
-from lookup.models import Division, NumberChange, Unit
+from lookup.models import Division, Unit
 from lookup.numbers import (
     NumberError,
     mask_id_number,
@@ -36,7 +36,6 @@ from lookup.staging import Staging
 STUDENT_COLUMNS = ("number", "kind", "name", "id_number", "birth_date", "gender",
                    "school_code", "status")
 SCHOOL_COLUMNS = ("code", "name", "division_code", "authority_code")
-HISTORY_COLUMNS = ("old_number", "new_number", "reason", "changed_on")
 # 学籍状态 as the national system exports them.
 STATUSES = frozenset({"在读", "休学", "转出", "毕业", "结业", "肄业", "辍学", "死亡", "注销"})
 GENDERS = {"M": "M", "F": "F", "男": "M", "女": "F"}
@@ -102,7 +101,7 @@ def parse_date(value: str) -> datetime.date:
     return datetime.date(int(year), int(month), int(day))
 
 
-def _required(file: str, line: int, row: dict[str, str], field: str, limit: int) -> str:
+def required(file: str, line: int, row: dict[str, str], field: str, limit: int) -> str:
     value = row[field]
     if not value:
         raise RowError(file, line, field, "不能为空")
@@ -111,7 +110,7 @@ def _required(file: str, line: int, row: dict[str, str], field: str, limit: int)
     return value
 
 
-def _date(file: str, line: int, row: dict[str, str], field: str) -> datetime.date:
+def date_field(file: str, line: int, row: dict[str, str], field: str) -> datetime.date:
     try:
         return parse_date(row[field])
     except ValueError:
@@ -129,8 +128,8 @@ def _student_rows(csv: CsvFile, hash_id: Callable[[str], str], today: datetime.d
         kind = row["kind"].upper()
         if kind != student.kind:
             raise RowError(file, line, "kind", f"应为 {student.kind}（与学籍号首字母一致）")
-        name = _required(file, line, row, "name", 64)
-        birth_date = _date(file, line, row, "birth_date")
+        name = required(file, line, row, "name", 64)
+        birth_date = date_field(file, line, row, "birth_date")
         gender = GENDERS.get(row["gender"].upper())
         if gender is None:
             raise RowError(file, line, "gender", "应为 M 或 F（男/女）")
@@ -225,7 +224,7 @@ def _school_rows(csv: CsvFile, divisions: dict[str, Division], units: dict[str, 
             code = parse_school_code(row["code"], field="code")
         except NumberError as exc:
             raise RowError(file, line, "code", exc.message) from None
-        name = _required(file, line, row, "name", 128)
+        name = required(file, line, row, "name", 128)
         division = divisions.get(row["division_code"])
         if division is None:
             raise RowError(file, line, "division_code", f"行政区划 {row['division_code']!r} 不存在")
@@ -271,66 +270,3 @@ def import_schools(session: Session, path: Path, *,
     written = staging.merge("schools", "code", ["code", "name", "division_code", "authority_code"])
     staging.drop()
     return ImportResult(csv.name, rows, written)
-
-
-def _history_rows(csv: CsvFile, today: datetime.date) -> Iterator[tuple]:
-    file = csv.name
-    for line, row in csv.rows():
-        numbers = {}
-        for field in ("old_number", "new_number"):
-            try:
-                numbers[field] = parse_student_number(row[field], field=field, today=today)
-            except NumberError as exc:
-                raise RowError(file, line, field, exc.message) from None
-        old, new = numbers["old_number"], numbers["new_number"]
-        if old.number == new.number:
-            raise RowError(file, line, "new_number", "与原学籍号相同")
-        if old.kind == "G" and new.kind != "G":
-            # 2016 notice attachment 1: a G number is authoritative and only
-            # ever changes into another G number.
-            raise RowError(file, line, "new_number", "G 字头学籍号只能变更为 G 字头学籍号")
-        reason = _required(file, line, row, "reason", 64)
-        changed_on = _date(file, line, row, "changed_on")
-        if changed_on > today:
-            raise RowError(file, line, "changed_on", "变更日期不能晚于今天")
-        yield line, old.number, new.number, reason, changed_on.isoformat()
-
-
-def import_history(session: Session, path: Path, *, progress: Progress | None = None,
-                   today: datetime.date | None = None) -> ImportResult:
-    """Import ``old_number,new_number,reason,changed_on`` rows of number history."""
-    csv = CsvFile(path, HISTORY_COLUMNS, progress)
-    staging = Staging(session.connection(), "staging_history", {
-        "old_number": "VARCHAR(19)", "new_number": "VARCHAR(19)", "reason": "VARCHAR(64)",
-        "changed_on": "DATE"})
-    rows = staging.load(_history_rows(csv, today or datetime.date.today()))
-    staging.reject_duplicates(csv.name, "old_number", "old_number", "原学籍号")
-    staging.reject(csv.name, "old_number",
-                   "SELECT s.line FROM {t} s JOIN students t ON t.number = s.old_number "
-                   "ORDER BY s.line LIMIT 1",
-                   "原学籍号仍是在籍学生的学籍号")
-    staging.reject(csv.name, "new_number",
-                   "SELECT s.line, s.new_number FROM {t} s "
-                   "WHERE NOT EXISTS (SELECT 1 FROM students t WHERE t.number = s.new_number) "
-                   "AND NOT EXISTS (SELECT 1 FROM {t} o WHERE o.old_number = s.new_number) "
-                   "AND NOT EXISTS (SELECT 1 FROM number_history h WHERE h.old_number = s.new_number) "
-                   "ORDER BY s.line LIMIT 1",
-                   "新学籍号 {0} 不存在")
-    written = staging.merge("number_history", "old_number",
-                            ["old_number", "new_number", "reason", "changed_on"])
-    staging.drop()
-    session.expire_all()
-    _check_history_chains(session, csv.name)
-    return ImportResult(csv.name, rows, written)
-
-
-def _check_history_chains(session: Session, file: str) -> None:
-    """Every chain of changes must end at a current number: a cycle would loop a lookup."""
-    following = dict(session.execute(select(NumberChange.old_number, NumberChange.new_number)).all())
-    for start in following:
-        seen, current = {start}, following[start]
-        while current in following:
-            if current in seen:
-                raise RowError(file, None, "new_number", f"学籍号变更记录形成循环（涉及 {start}）")
-            seen.add(current)
-            current = following[current]

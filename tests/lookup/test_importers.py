@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from lookup.csvfile import RowError
-from lookup.importers import import_history, import_schools, import_students
+from lookup.history import import_history
+from lookup.importers import import_schools, import_students
 from lookup.models import NumberChange, School, Student
 from tests.conftest import ID_KEY
 from tests.lookup.factories import (
