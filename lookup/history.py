@@ -47,22 +47,21 @@ def import_history(session: Session, path: Path, *, progress: Progress | None = 
     csv = CsvFile(path, HISTORY_COLUMNS, progress)
     staging = Staging(session.connection(), "staging_history", {
         "old_number": "VARCHAR(19)", "new_number": "VARCHAR(19)", "reason": "VARCHAR(64)",
-        "changed_on": "DATE"})
+        "changed_on": "DATE"}, csv.name)
     rows = staging.load(_history_rows(csv, today or datetime.date.today()))
-    staging.reject_duplicates(csv.name, "old_number", "old_number", "原学籍号")
-    staging.reject(csv.name, "old_number",
+    staging.reject_duplicates("old_number", "old_number", "原学籍号")
+    staging.reject("old_number",
                    "SELECT s.line FROM {t} s JOIN students t ON t.number = s.old_number "
                    "ORDER BY s.line LIMIT 1",
                    "原学籍号仍是在籍学生的学籍号")
-    staging.reject(csv.name, "new_number",
+    staging.reject("new_number",
                    "SELECT s.line, s.new_number FROM {t} s "
                    "WHERE NOT EXISTS (SELECT 1 FROM students t WHERE t.number = s.new_number) "
                    "AND NOT EXISTS (SELECT 1 FROM {t} o WHERE o.old_number = s.new_number) "
                    "AND NOT EXISTS (SELECT 1 FROM number_history h WHERE h.old_number = s.new_number) "
                    "ORDER BY s.line LIMIT 1",
                    "新学籍号 {0} 不存在")
-    written = staging.merge("number_history", "old_number",
-                            ["old_number", "new_number", "reason", "changed_on"])
+    written = staging.merge("number_history", "old_number")
     staging.drop()
     session.expire_all()
     _check_history_chains(session, csv.name)

@@ -177,29 +177,27 @@ def import_students(session: Session, path: Path, key: bytes, *,
                     today: datetime.date | None = None) -> ImportResult:
     """Import ``number,kind,name,id_number,birth_date,gender,school_code,status`` rows."""
     csv = CsvFile(path, STUDENT_COLUMNS, progress)
-    columns = ["number", "kind", "name", "birth_date", "gender", "school_code", "status",
-               "id_hash", "id_masked"]
     staging = Staging(session.connection(), "staging_students", {
         "number": "VARCHAR(19)", "kind": "VARCHAR(1)", "name": "VARCHAR(64)",
         "birth_date": "DATE", "gender": "VARCHAR(1)", "school_code": "VARCHAR(10)",
-        "status": "VARCHAR(16)", "id_hash": "VARCHAR(64)", "id_masked": "VARCHAR(18)"})
+        "status": "VARCHAR(16)", "id_hash": "VARCHAR(64)", "id_masked": "VARCHAR(18)"}, csv.name)
     places = PlaceCheck(session)
     rows = staging.load(_student_rows(csv, id_hasher(key), today or datetime.date.today(), places))
-    staging.reject_duplicates(csv.name, "number", "number", "学籍号")
-    staging.reject_duplicates(csv.name, "id_hash", "id_number", "身份证号")
-    staging.reject(csv.name, "school_code",
+    staging.reject_duplicates("number", "number", "学籍号")
+    staging.reject_duplicates("id_hash", "id_number", "身份证号")
+    staging.reject("school_code",
                    "SELECT s.line, s.school_code FROM {t} s LEFT JOIN schools c "
                    "ON c.code = s.school_code WHERE c.code IS NULL ORDER BY s.line LIMIT 1",
                    "学校标识码 {0} 不存在")
-    staging.reject(csv.name, "id_number",
+    staging.reject("id_number",
                    "SELECT s.line FROM {t} s JOIN students t ON t.id_hash = s.id_hash "
                    "WHERE t.number <> s.number ORDER BY s.line LIMIT 1",
                    "该身份证号已属于另一学籍号的学生")
-    staging.reject(csv.name, "number",
+    staging.reject("number",
                    "SELECT s.line, h.new_number FROM {t} s JOIN number_history h "
                    "ON h.old_number = s.number ORDER BY s.line LIMIT 1",
                    "该学籍号已变更为 {0}，不能再作为在籍学籍号")
-    written = staging.merge("students", "number", columns)
+    written = staging.merge("students", "number")
     staging.drop()
     return ImportResult(csv.name, rows, written, places.warnings())
 
@@ -260,13 +258,13 @@ def import_schools(session: Session, path: Path, *,
     csv = CsvFile(path, SCHOOL_COLUMNS, progress)
     staging = Staging(session.connection(), "staging_schools", {
         "code": "VARCHAR(10)", "name": "VARCHAR(128)", "division_code": "VARCHAR(6)",
-        "authority_code": "VARCHAR(12)"})
+        "authority_code": "VARCHAR(12)"}, csv.name)
     # Read before loading starts: no other query may run on the connection
     # while PostgreSQL's COPY is in progress.
     divisions = {d.code: d for d in session.scalars(select(Division))}
     units, chains = _authority_chains(session)
     rows = staging.load(_school_rows(csv, divisions, units, chains))
-    staging.reject_duplicates(csv.name, "code", "code", "学校标识码")
-    written = staging.merge("schools", "code", ["code", "name", "division_code", "authority_code"])
+    staging.reject_duplicates("code", "code", "学校标识码")
+    written = staging.merge("schools", "code")
     staging.drop()
     return ImportResult(csv.name, rows, written)

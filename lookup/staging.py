@@ -28,10 +28,14 @@ BATCH = 5000
 
 
 class Staging:
-    """A temporary table ``name`` with an integer ``line`` column and ``columns``."""
+    """A temporary table ``name`` with an integer ``line`` column and ``columns``.
 
-    def __init__(self, connection: Connection, name: str, columns: dict[str, str]):
+    ``file`` is the name of the file being imported, which every rejection names.
+    """
+
+    def __init__(self, connection: Connection, name: str, columns: dict[str, str], file: str):
         self.connection = connection
+        self.file = file
         self.name = name
         self.columns = list(columns)
         self.postgresql = connection.dialect.name == "postgresql"
@@ -44,7 +48,7 @@ class Staging:
         connection.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {name} (line INTEGER NOT NULL, {ddl}){suffix}")
         self.rows = 0
-        self.unique: list[tuple[str, str, str, str]] = []
+        self.unique: list[tuple[str, str, str]] = []
 
     def load(self, rows: Iterable[Sequence[Any]]) -> int:
         """Append ``(line, *columns)`` tuples; returns how many were loaded.
@@ -73,15 +77,15 @@ class Staging:
         """The first row of a check query (``{t}`` stands for the staging table)."""
         return self.connection.execute(text(sql.format(t=self.name)), params).first()
 
-    def reject(self, file: str, field: str, sql: str, reason: str) -> None:
+    def reject(self, field: str, sql: str, reason: str) -> None:
         """Raise a RowError for the first row of ``sql`` (``line`` first, then values).
 
         ``reason`` may use ``{0}``, ``{1}``… for the values after the line.
         """
         if (row := self.first(sql)) is not None:
-            raise RowError(file, row[0], field, reason.format(*row[1:]))
+            raise RowError(self.file, row[0], field, reason.format(*row[1:]))
 
-    def reject_duplicates(self, file: str, column: str, field: str, noun: str) -> None:
+    def reject_duplicates(self, column: str, field: str, noun: str) -> None:
         """Reject the file if a value of ``column`` repeats, naming the two lines.
 
         On SQLite, building a unique index is the cheap test (one sort), and
@@ -91,7 +95,7 @@ class Staging:
         touches a row twice or breaks a unique index, so there the merge is
         the test (see :meth:`merge`) and no index is built.
         """
-        self.unique.append((file, column, field, noun))
+        self.unique.append((column, field, noun))
         if self.postgresql:
             return
         try:
@@ -101,11 +105,11 @@ class Staging:
             return
         except IntegrityError:
             pass
-        self._raise_duplicate(file, column, field, noun)
+        self._raise_duplicate(column, field, noun)
 
-    def _raise_duplicate(self, file: str, column: str, field: str, noun: str) -> None:
+    def _raise_duplicate(self, column: str, field: str, noun: str) -> None:
         if (row := self.duplicate(column)) is not None:
-            raise RowError(file, row[2], field, f"{noun}与第 {row[1]} 行重复")
+            raise RowError(self.file, row[2], field, f"{noun}与第 {row[1]} 行重复")
 
     def duplicate(self, column: str) -> Any:
         """``(value, first_line, second_line)`` of the earliest repeated value, or None."""
@@ -113,11 +117,11 @@ class Staging:
             f"SELECT {column}, MIN(line), MAX(line) FROM {{t}} WHERE {column} IS NOT NULL "
             f"GROUP BY {column} HAVING COUNT(*) > 1 ORDER BY MAX(line) LIMIT 1")
 
-    def merge(self, table: str, key: str, columns: Sequence[str]) -> int:
-        """Upsert the staged rows into ``table``; returns how many rows were written.
-
-        Rows equal to what is stored are left alone (no write, no count).
+    def merge(self, table: str, key: str) -> int:
+        """Upsert the staged rows into ``table``'s same-named columns; returns how many
+        rows were written. Rows equal to what is stored are left alone (no write, no count).
         """
+        columns = self.columns
         cols = ", ".join(columns)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
         distinct = "IS DISTINCT FROM" if self.postgresql else "IS NOT"
@@ -140,8 +144,8 @@ class Staging:
         except DBAPIError:
             # "ON CONFLICT DO UPDATE command cannot affect row a second time"
             # or a unique violation: find the lines for the person.
-            for file, column, field, noun in self.unique:
-                self._raise_duplicate(file, column, field, noun)
+            for column, field, noun in self.unique:
+                self._raise_duplicate(column, field, noun)
             raise
 
     def drop(self) -> None:
