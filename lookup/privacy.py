@@ -18,7 +18,7 @@ def hash_id_number(key: bytes, id_number: str) -> str:
     >>> hash_id_number(b"k", "11010519491231002X") == hash_id_number(b"j", "11010519491231002X")
     False
     """
-    return hmac.new(key, id_number.encode("ascii"), hashlib.sha256).hexdigest()
+    return id_hasher(key)(id_number)
 
 
 def id_hasher(key: bytes) -> Callable[[str], str]:
