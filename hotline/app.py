@@ -6,26 +6,29 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
 
-from hotline import db
+from hotline import db, web
 from hotline.config import Settings, database_url, load_settings, resolve_secrets
 
 # Created here, bound to the app in create_app; routes in lookup/ and the
-# console decorate with it. Limits themselves are per route.
+# console decorate with them. Limits themselves are per route. The client
+# address is REMOTE_ADDR as web.TrustedProxies leaves it.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+csrf = CSRFProtect()
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """Build the app from ``settings`` (default: the environment), without side effects
     beyond creating the instance folder and, in development, its generated secrets."""
     settings = settings or load_settings()
-    templates = files("xueji_templates")
     app = Flask(
         "hotline",
-        template_folder=str(templates),
+        template_folder=str(files("xueji_templates")),
+        static_folder=str(files("xueji_static")),
         instance_path=settings.instance_path and str(Path(settings.instance_path).resolve()),
         instance_relative_config=False,
     )
@@ -39,7 +42,17 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         ID_HASH_KEY=secrets["id_hash_key"].encode(),
         DATABASE_URL=database_url(settings, instance),
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        RATELIMIT_HEADERS_ENABLED=True,
+        # Off: flask-limiter would put Retry-After on every answer; the 429
+        # handler (hotline.web) sets it where it means something.
+        RATELIMIT_HEADERS_ENABLED=False,
+        RATELIMIT_KEY_PREFIX="xueji",
+        # If Redis goes away, keep limiting in this process (and log it) rather
+        # than failing every lookup; flask-limiter checks back and recovers.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        # Lookups are a few short fields; console uploads will set their own limit.
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=2 * 3600,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.env == "production",
@@ -47,21 +60,18 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON
 
+    app.wsgi_app = web.TrustedProxies(app.wsgi_app, settings.trusted_proxies)  # type: ignore[method-assign]
+
     db.init_app(app)
     limiter.init_app(app)
+    csrf.init_app(app)
+    web.init_app(app, production=settings.env == "production")
 
     from hotline import cli
     from lookup import blueprint as public
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(public.api_bp)
+    csrf.exempt(public.api_bp)
     cli.init_app(app)
-
-    @app.errorhandler(404)
-    def not_found(_error: Exception) -> tuple[str, int]:
-        return render_template("error.html", code=404, message="您访问的页面不存在。"), 404
-
-    @app.errorhandler(500)
-    def server_error(_error: Exception) -> tuple[str, int]:
-        return render_template("error.html", code=500, message="系统繁忙，请稍后再试。"), 500
-
     return app

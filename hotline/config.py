@@ -7,11 +7,14 @@ setting is documented, validated and defaulted in exactly one place.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from limits import parse_many
 
 
 class ConfigError(Exception):
@@ -32,7 +35,13 @@ class Settings:
     id_hash_key: str | None = None
     instance_path: str | None = None
     ratelimit_storage_uri: str = "memory://"
+    # Addresses or networks of our reverse proxies: X-Forwarded-For is
+    # honoured only when the peer is one of them.
     trusted_proxies: tuple[str, ...] = ()
+    # Public lookup limits (flask-limiter syntax, ";" between limits): every
+    # lookup per client address, and failed lookups per queried identity.
+    lookup_client_limits: str = "10 per minute;50 per day"
+    lookup_identity_limits: str = "5 per hour"
     # The mailbox the public writes to (2016 notice part 3: 66119801@moe.edu.cn).
     mail_addresses: tuple[str, ...] = ("66119801@moe.edu.cn",)
     smtp_host: str = "127.0.0.1"
@@ -67,6 +76,22 @@ def _parse(name: str, raw: str, kind: type | str) -> object:
             raise ConfigError(f"XUEJI_{name.upper()}={raw!r}: expected a whole number") from None
     if kind == "list":
         return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if kind == "networks":
+        networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(f"XUEJI_{name.upper()}: {network!r} is not an address or network") from None
+        return networks
+    if kind == "limits":
+        try:
+            if not parse_many(raw):
+                raise ValueError(raw)
+        except ValueError:
+            raise ConfigError(f"XUEJI_{name.upper()}={raw!r}: expected limits such as "
+                              "'10 per minute;50 per day'") from None
+        return raw
     return raw
 
 
@@ -75,7 +100,9 @@ _KINDS = {
     "mail_max_bytes": "int",
     "imap_port": "int",
     "outbound_smtp_port": "int",
-    "trusted_proxies": "list",
+    "trusted_proxies": "networks",
+    "lookup_client_limits": "limits",
+    "lookup_identity_limits": "limits",
     "mail_addresses": "list",
 }
 KNOWN = {f.name for f in fields(Settings)}

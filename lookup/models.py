@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     func,
@@ -106,6 +108,9 @@ class Student(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('G', 'J', 'L')", name="kind"),
         CheckConstraint("gender IN ('M', 'F')", name="gender"),
+        # The public lookup of students without an ID number (J, L) asks by
+        # school and birth date: one index probe, whatever the table's size.
+        Index("ix_students_school_code_birth_date", "school_code", "birth_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,3 +138,33 @@ class NumberChange(Base):
     new_number: Mapped[str] = mapped_column(String(19), index=True)
     reason: Mapped[str] = mapped_column(String(64))
     changed_on: Mapped[datetime.date] = mapped_column(Date)
+
+
+LOOKUP_CHANNELS = ("web", "api", "console")
+LOOKUP_KINDS = ("id", "birth", "number")
+LOOKUP_OUTCOMES = ("found", "replaced", "not_found", "invalid", "limited")
+
+
+class LookupAudit(Base):
+    """One public lookup (查询记录): who asked, how, and what came of it.
+
+    Never the name or the ID number: ``identity`` is the keyed hash of what
+    identifies the child asked about (see ``lookup.inputs.identity_keys``), so
+    repeated attempts on one child can be found without knowing who it is.
+    """
+
+    __tablename__ = "lookup_audit"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {LOOKUP_CHANNELS}", name="channel"),
+        CheckConstraint(f"outcome IN {LOOKUP_OUTCOMES}", name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str | None] = mapped_column(String(8))
+    outcome: Mapped[str] = mapped_column(String(12))
+    client: Mapped[str] = mapped_column(String(45))
+    identity: Mapped[str | None] = mapped_column(String(64), index=True)
+    # For an invalid request: the field at fault (a form field name, or "body").
+    field: Mapped[str | None] = mapped_column(String(32))

@@ -31,7 +31,7 @@ def id_hasher(key: bytes) -> Callable[[str], str]:
 
     def hash_one(id_number: str) -> str:
         mac = keyed.copy()
-        mac.update(id_number.encode("ascii"))
+        mac.update(id_number.encode())  # UTF-8: ASCII numbers hash as before
         return mac.hexdigest()
 
     return hash_one
