@@ -20,13 +20,14 @@ from lookup.divisions import (
     structural_parent,
 )
 from lookup.importers import ImportResult, Progress
-from lookup.models import UNIT_LEVELS, Division, Unit
+from lookup.models import NATIONAL_CODE, UNIT_LEVELS, Division, Unit
 
 UNIT_COLUMNS = ("code", "name", "level", "parent_code", "complaint_phone", "complaint_email")
 DIVISION_COLUMNS = ("code", "name")
 _UNIT_CODE = re.compile(r"^\d{6}$")
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _PHONE = re.compile(r"^[0-9+()\-\s转、,/]{5,64}$")
+NATIONAL_PHONE, NATIONAL_EMAIL = "010-66119801", "66119801@moe.edu.cn"
 _RANK = {level: rank for rank, level in enumerate(UNIT_LEVELS)}
 
 
@@ -84,6 +85,12 @@ def seed(session: Session) -> dict[str, int]:
     added, changed = sync_units(session)
     with as_file(files("lookup.data").joinpath("units_extra.csv")) as extra:
         result = import_units(session, Path(extra), only_new=True)
+    # 2016 notice part 3 item 1: the ministry's channels are its technical
+    # service centre's hotline and mailbox, published in the notice itself.
+    ministry = session.get(Unit, NATIONAL_CODE)
+    if ministry is not None and not (ministry.complaint_phone or ministry.complaint_email):
+        ministry.complaint_phone, ministry.complaint_email = NATIONAL_PHONE, NATIONAL_EMAIL
+        session.flush()
     return {"divisions": divisions, "units": added + result.written, "units_changed": changed}
 
 
