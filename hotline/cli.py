@@ -174,6 +174,8 @@ def demo(students: int, schools: int, host: str, port: int, smtp_port: int | Non
                                "--host", host, "--port", str(smtp_port)])
     click.echo(f"\n学籍服务中心演示已启动：\n  网站      http://{host}:{port}/\n"
                f"  服务邮箱  smtp://{host}:{smtp_port}  收件地址 {', '.join(settings.mail_addresses)}\n"
+               f"  试查数据  {Path(current_app.instance_path) / 'demo' / 'students.csv'}"
+               "（任选一行的姓名与身份证号，或姓名、出生日期与学校标识码）\n"
                "按 Ctrl+C 停止。")
     try:
         run_web(host, port)
