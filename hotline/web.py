@@ -25,7 +25,6 @@ _HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
-NATIONAL_HOTLINE = "010-66119801"
 
 
 class TrustedProxies:
@@ -74,10 +73,15 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+_TITLES = {400: "请求有误", 404: "页面不存在", 405: "访问方式不正确", 413: "提交内容过大",
+           429: "查询过于频繁", 500: "系统繁忙"}
+
+
 def _reply(code: int, message: str, error: str, **extra: Any) -> tuple[Response | str, int]:
     if _wants_json():
         return jsonify(error=error, message=message, **extra), code
-    return render_template("error.html", code=code, message=message, **extra), code
+    return render_template("error.html", code=code, title=_TITLES.get(code), message=message,
+                           **extra), code
 
 
 def init_app(app: Flask, *, production: bool) -> None:
@@ -120,9 +124,8 @@ def init_app(app: Flask, *, production: bool) -> None:
 
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 60
-        minutes = max(1, math.ceil(wait / 60))
-        message = (f"查询过于频繁，请在约 {minutes} 分钟后再试。"
-                   f"如有急事，请拨打技术服务热线 {NATIONAL_HOTLINE}。")
+        after = f"{wait} 秒" if wait < 120 else f"约 {math.ceil(wait / 60)} 分钟"
+        message = f"查询过于频繁，请在 {after}后再试。"
         response, code = _reply(429, message, "rate_limited", retry_after=wait)
         if isinstance(response, str):
             response = app.make_response(response)
@@ -131,5 +134,4 @@ def init_app(app: Flask, *, production: bool) -> None:
 
     @app.errorhandler(500)
     def server_error(_error: Exception):
-        return _reply(500, f"系统繁忙，请稍后再试。如有急事，请拨打技术服务热线 {NATIONAL_HOTLINE}。",
-                      "server_error")
+        return _reply(500, "系统繁忙，请稍后再试。", "server_error")
