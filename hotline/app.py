@@ -50,6 +50,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         # than failing every lookup; flask-limiter checks back and recovers.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_SWALLOW_ERRORS=True,
+        # A Redis that hangs must not hold a lookup for long before the fallback.
+        RATELIMIT_STORAGE_OPTIONS=({"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+                                   if settings.ratelimit_storage_uri.startswith("redis") else {}),
         # Lookups are a few short fields; console uploads will set their own limit.
         MAX_CONTENT_LENGTH=1024 * 1024,
         WTF_CSRF_TIME_LIMIT=2 * 3600,

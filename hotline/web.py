@@ -27,6 +27,12 @@ _HEADERS = {
 }
 
 
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    # A dual-stack socket shows an IPv4 peer as ::ffff:10.0.0.1: it is 10.0.0.1.
+    ip = ipaddress.ip_address(text)
+    return ip.ipv4_mapped or ip if isinstance(ip, ipaddress.IPv6Address) else ip
+
+
 class TrustedProxies:
     """WSGI middleware: the client's address, honouring X-Forwarded-For only from our proxies.
 
@@ -44,7 +50,7 @@ class TrustedProxies:
 
     def _trusted(self, address: str) -> bool:
         try:
-            ip = ipaddress.ip_address(address)
+            ip = _address(address)
         except ValueError:
             return False
         return any(ip in network for network in self.networks)
@@ -57,7 +63,7 @@ class TrustedProxies:
             for hop in reversed(environ.get("HTTP_X_FORWARDED_FOR", "").split(",")):
                 hop = hop.strip()
                 try:
-                    client = str(ipaddress.ip_address(hop))
+                    client = str(_address(hop))
                 except ValueError:
                     break  # a garbled entry: the last good hop is as far as we can trust
                 if not self._trusted(client):

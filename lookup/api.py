@@ -27,6 +27,8 @@ def _student(answer: Answer) -> dict[str, Any]:
 def _failure(result: Result):
     if result.outcome == "invalid":
         error = result.asked.error
+        if error.code == "too_large":
+            return jsonify(error="too_large", field=error.field, code=error.code, message=error.message), 413
         return jsonify(error="invalid", field=error.field, code=error.code, message=error.message), 400
     contact = result.contact
     return jsonify(error="not_found", message=NOT_FOUND, contact={

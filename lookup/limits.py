@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 from flask_limiter import RequestLimit
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from hotline import db
 from hotline.app import limiter
@@ -67,7 +68,10 @@ def _api_data(allowed: frozenset[str]) -> Mapping[str, object]:
         raise NumberError("body", "json", "请求体应为 JSON 对象，例如 {\"name\": …}")
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise NumberError("body", "unknown_field", f"不认识的字段：{', '.join(map(str, unknown))[:100]}")
+        # Named back as ASCII escapes: a key may hold anything, even a lone
+        # surrogate that no encoding of the answer could carry.
+        named = ", ".join(key.encode("ascii", "backslashreplace").decode() for key in unknown[:5])
+        raise NumberError("body", "unknown_field", f"不认识的字段：{named[:100]}")
     return data
 
 
@@ -78,6 +82,8 @@ def asked() -> Asked:
     channel = "api" if request.blueprint == "api" else "web"
     what = "check" if request.endpoint.endswith("check") else "lookup"
     query = error = None
+    # Never raises: this runs inside flask-limiter's checks, which take any
+    # exception for a dead storage and fall back to empty in-process counts.
     try:
         if channel == "api":
             data, way = _api_data(_API_FIELDS[what]), None
@@ -87,6 +93,10 @@ def asked() -> Asked:
         query = parse_check(data) if what == "check" else parse_query(data, way=way)
     except NumberError as exc:
         error = exc
+    except RequestEntityTooLarge:
+        error = NumberError("body", "too_large", "提交的内容过大")
+    except HTTPException:  # a form body that cannot be parsed
+        error = NumberError("body", "format", "请求格式不正确")
     identities: tuple[str | None, ...] = (None, None, None)
     if query is not None:
         hasher = id_hasher(current_app.config["ID_HASH_KEY"])

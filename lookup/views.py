@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import abort, render_template, request
 
 from lookup.limits import limited
 from lookup.operations import KIND_TEXT, NOT_FOUND, perform_lookup
@@ -19,6 +19,8 @@ def _page(template: str, fields: tuple[str, ...], **context):
     # What was typed goes back into the form only when it must be corrected.
     values = {key: request.form.get(key, "")[:64] for key in fields}
     if result.outcome == "invalid":
+        if result.asked.error.field == "body":
+            abort(413 if result.asked.error.code == "too_large" else 400)
         return render_template(template, values=values, error=result.asked.error, **context), 400
     return render_template("lookup/result.html", result=result, kind_text=KIND_TEXT,
                            not_found=NOT_FOUND, check=template.endswith("check.html"))
