@@ -10,6 +10,7 @@ but nothing leaks into the next test.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import tempfile
@@ -24,10 +25,48 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline import db
 from hotline.app import create_app
 from hotline.config import load_settings
+from tests.logscan import Capture
 
 PG_URL = os.environ.get("XUEJI_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 ID_KEY = "test-id-hash-key-" + "0" * 32
+
+# The issue: no ID number in clear "in any log line. A test scans the captured
+# logs of a whole test run for ID numbers and fails if one appears." Every
+# record at INFO and above that reaches the root logger (from any logger that
+# propagates, which is all of ours and our libraries') is scanned as it is
+# emitted; the run fails at its end if one held an ID number. The root level
+# is INFO for the session so that the lookup log lines are there to scan
+# (tests/test_logscan.py checks that they are).
+LOG_CAPTURE = Capture(logging.INFO)
+_ROOT_LEVEL = pytest.StashKey[int]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = logging.getLogger()
+    config.stash[_ROOT_LEVEL] = root.level
+    root.addHandler(LOG_CAPTURE)
+    root.setLevel(logging.INFO)
+
+
+@pytest.hookimpl(trylast=True)  # after session fixtures are torn down: their logs count too
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not LOG_CAPTURE.findings:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_sep("=", "resident ID numbers in the logs", red=True, bold=True)
+        for line in LOG_CAPTURE.report():
+            reporter.write_line(line)
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    root = logging.getLogger()
+    root.removeHandler(LOG_CAPTURE)
+    root.setLevel(config.stash.get(_ROOT_LEVEL, logging.WARNING))
 
 
 def _throwaway_postgresql() -> Iterator[str]:
