@@ -64,6 +64,11 @@ def perform_lookup() -> Result:
             outcome, contact = "not_found", contact_for(session, query)
         else:
             outcome = "replaced" if answer.replaced_number else "found"
+        # End the read transaction before writing the audit row. On SQLite a
+        # transaction that read and then writes cannot wait for another
+        # writer (its snapshot may be stale): it fails at once with "database
+        # is locked". A fresh transaction that starts by writing waits its turn.
+        session.commit()
     g.lookup_outcome = outcome  # the identity limits count failures only
     audit.record(session, current, outcome)
     session.commit()

@@ -21,8 +21,12 @@ from lookup.numbers import mask_id_number, school_code_province
 
 _MAX_CHAIN = 16  # longer than any real history; the import refuses cycles
 
+# One query per lookup: the student, the school, and whether any history leads
+# to the number (most students have none, and then no second query is made).
+_HAS_HISTORY = select(NumberChange.id).where(NumberChange.new_number == Student.number).exists()
 _STUDENT = (select(Student.number, Student.kind, Student.name, Student.status,
-                   School.code, School.name).join(School, School.code == Student.school_code))
+                   School.code, School.name, _HAS_HISTORY.label("has_history"))
+            .join(School, School.code == Student.school_code))
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def shown_number(number: str) -> str:
 
 def _earlier(session: Session, number: str) -> tuple[Earlier, ...]:
     # Walk the history backwards from the current number: one indexed query
-    # per step, and most students have no history at all.
+    # per step.
     found, frontier = [], [number]
     for _ in range(_MAX_CHAIN):
         rows = session.execute(
@@ -87,9 +91,10 @@ def _earlier(session: Session, number: str) -> tuple[Earlier, ...]:
 
 
 def _answer(session: Session, row, *, show_whole: bool, replaced: str | None = None) -> Answer:
-    number, kind, _name, status, school_code, school_name = row
+    number, kind, _name, status, school_code, school_name, has_history = row
+    earlier = _earlier(session, number) if has_history else ()
     return Answer(number if show_whole else shown_number(number), kind, school_code, school_name,
-                  status, _earlier(session, number), replaced)
+                  status, earlier, replaced)
 
 
 def find_by_id(session: Session, hasher: Callable[[str], str], query: ById) -> Answer | None:
