@@ -28,7 +28,7 @@ def record(session: Session, asked: Asked, outcome: str) -> None:
     identity = asked.identities[0]
     # A Core insert: the row is never read back, and the ORM's unit of work
     # would cost as much as the lookup itself.
-    session.execute(insert(LookupAudit), [{
+    session.connection().execute(insert(LookupAudit), [{
         "at": datetime.datetime.now(datetime.UTC), "channel": asked.channel, "kind": asked.kind,
         "outcome": outcome, "client": (request.remote_addr or "")[:45], "identity": identity,
         "field": asked.error.field if asked.error is not None else None}])

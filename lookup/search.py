@@ -100,7 +100,10 @@ def _answer(session: Session, row, *, show_whole: bool, replaced: str | None = N
 def find_by_id(session: Session, hasher: Callable[[str], str], query: ById) -> Answer | None:
     """The student with this ID number and name. The person typed the ID number,
     so the G number (which contains it) is shown whole."""
-    row = session.execute(_STUDENT.where(Student.id_hash == hasher(query.id_number.number))).first()
+    # On the connection, not the ORM session: the rows are plain tuples, and
+    # the ORM's execution path costs as much as the query on a hot path.
+    row = session.connection().execute(
+        _STUDENT.where(Student.id_hash == hasher(query.id_number.number))).first()
     if row is None or normalize_name(row.name) != query.name:
         return None
     return _answer(session, row, show_whole=True)
