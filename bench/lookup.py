@@ -370,7 +370,11 @@ def measure(backend: str, registries: dict[int, tuple[str, Path]], folder: Path,
         for i in range(args.rounds):
             for n, what in turns[::1 if i % 2 == 0 else -1]:
                 mode = lookups(n) if what == "lookup" else ("healthz",)
-                runs[n, what].append(wrk(bases[n], script, args, args.duration / args.rounds, *mode))
+                runs[n, what].append(run := wrk(bases[n], script, args, args.duration / args.rounds, *mode))
+                if args.verbose:
+                    print(f"  round {i + 1} {backend} {n:,} {what}: "
+                          f"{run['requests'] / run['seconds']:,.0f}/s, "
+                          f"statuses {dict(sorted(run['statuses'].items()))}", flush=True)
     results = {}
     for n, (url, _) in registries.items():
         label = f"{backend} {n:,}"
@@ -436,6 +440,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="print every wrk run")
     args = parser.parse_args()
     args.duration = args.duration or (4.0 if args.quick else 15.0)
     args.rounds = args.rounds or (2 if args.quick else 3)
