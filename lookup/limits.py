@@ -75,6 +75,15 @@ def _api_data(allowed: frozenset[str]) -> Mapping[str, object]:
     return data
 
 
+def hasher() -> Callable[[str], str]:
+    """The app's keyed hash, its key schedule done once per process rather than per request."""
+    hashers = current_app.extensions.setdefault("xueji.id_hasher", {})
+    key = current_app.config["ID_HASH_KEY"]
+    if key not in hashers:
+        hashers[key] = id_hasher(key)
+    return hashers[key]
+
+
 def asked() -> Asked:
     """Parse the current request once; the limits, the view and the audit share the result."""
     if "lookup_asked" in g:
@@ -99,8 +108,8 @@ def asked() -> Asked:
         error = NumberError("body", "format", "请求格式不正确")
     identities: tuple[str | None, ...] = (None, None, None)
     if query is not None:
-        hasher = id_hasher(current_app.config["ID_HASH_KEY"])
-        identities = tuple(key and hasher(key) for key in identity_keys(query))
+        hash_key = hasher()
+        identities = tuple(key and hash_key(key) for key in identity_keys(query))
     g.lookup_asked = Asked(channel, query, error, identities)
     return g.lookup_asked
 

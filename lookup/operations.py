@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, g
+from flask import g
 
 from hotline import db
 from lookup import audit
 from lookup.inputs import ByBirth, ById
-from lookup.limits import Asked, asked
-from lookup.privacy import id_hasher
+from lookup.limits import Asked, asked, hasher
 from lookup.search import Answer, Contact, check_number, contact_for, find_by_birth, find_by_id
 
 # The one answer for "nothing found", whatever the reason: a wrong name, a
@@ -37,14 +35,6 @@ class Result:
     contact: Contact | None = None
 
 
-def _hasher() -> Callable[[str], str]:
-    hashers = current_app.extensions.setdefault("xueji.id_hasher", {})
-    key = current_app.config["ID_HASH_KEY"]
-    if key not in hashers:
-        hashers[key] = id_hasher(key)
-    return hashers[key]
-
-
 def perform_lookup() -> Result:
     """Answer the current request (a lookup or a number check), audit it, commit."""
     current = asked()
@@ -55,7 +45,7 @@ def perform_lookup() -> Result:
         outcome = "invalid"
     else:
         if isinstance(query, ById):
-            answer = find_by_id(session, _hasher(), query)
+            answer = find_by_id(session, hasher(), query)
         elif isinstance(query, ByBirth):
             answer = find_by_birth(session, query)
         else:
