@@ -25,6 +25,9 @@ from hotline.config import ConfigError
 def init_app(app: Flask) -> None:
     for command in (serve, init, import_group, demo):
         app.cli.add_command(command)
+    from hotline.routing_cli import route_command
+
+    app.cli.add_command(route_command)
 
 
 @contextlib.contextmanager
