@@ -28,6 +28,12 @@ def init_app(app: Flask) -> None:
     from hotline.routing_cli import route_command
 
     app.cli.add_command(route_command)
+    from hotline.calendar_cli import calendar_group
+
+    app.cli.add_command(calendar_group)
+    from hotline.routing_cli import route_command
+
+    app.cli.add_command(route_command)
 
 
 @contextlib.contextmanager

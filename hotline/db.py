@@ -31,6 +31,7 @@ class Base(DeclarativeBase):
 
 def load_models() -> None:
     """Import every module that declares tables, so ``Base.metadata`` is complete."""
+    import hotline.calendar_models  # noqa: F401
     import lookup.models  # noqa: F401
 
 
