@@ -46,10 +46,15 @@ def calendar_group() -> None:
 
 
 def after_schedule_loaded(session: Session, result: LoadResult) -> int:
-    """Run in the load's transaction, after the new schedule is flushed: the place where
-    the deadlines computed provisionally for ``result.years`` will be recomputed, once
-    tickets have clocks. Returns how many were recomputed."""
-    return 0
+    """Recompute every open provisional deadline; return how many changed.
+
+    Runs in the load's transaction, after the new schedule is flushed, so the
+    deadlines and the schedule commit or roll back together. Nothing to do
+    when the file changed nothing.
+    """
+    from hotline.tickets.clocks import recompute_provisional
+
+    return recompute_provisional(session) if result.years else 0
 
 
 @calendar_group.command("load")
@@ -71,8 +76,7 @@ def load(file: Path, source: str | None) -> None:
 
     result, recomputed = run_operation(operation)
     click.echo(result.summary())
-    if recomputed:
-        click.echo(f"已重新计算 {recomputed} 个暂定办理期限。")
+    click.echo(f"已重新计算 {recomputed} 个暂定办理期限。")
 
 
 def _parse_day(text: str) -> datetime.date:

@@ -26,14 +26,13 @@ def init_app(app: Flask) -> None:
     for command in (serve, init, import_group, demo):
         app.cli.add_command(command)
     from hotline.routing_cli import route_command
+    from hotline.tickets.cli import ticket_group
 
     app.cli.add_command(route_command)
+    app.cli.add_command(ticket_group)
     from hotline.calendar_cli import calendar_group
 
     app.cli.add_command(calendar_group)
-    from hotline.routing_cli import route_command
-
-    app.cli.add_command(route_command)
 
 
 @contextlib.contextmanager

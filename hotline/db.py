@@ -7,11 +7,12 @@ exception never leaves half a change behind.
 
 from __future__ import annotations
 
+import datetime
 from importlib.resources import as_file, files
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Constraint names are spelled out so that Alembic migrations name them the
@@ -29,9 +30,35 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class UTCDateTime(TypeDecorator):
+    """An aware timestamp on both databases: UTC in, UTC out.
+
+    PostgreSQL keeps the offset; SQLite drops it and hands back naive values
+    that cannot be compared with aware ones. Values are stored in UTC, and a
+    naive value on the way in is a bug, refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime.datetime | None, _dialect: Any) -> datetime.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTCDateTime column")
+        return value.astimezone(datetime.UTC)
+
+    def process_result_value(self, value: datetime.datetime | None,
+                             _dialect: Any) -> datetime.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=datetime.UTC) if value.tzinfo is None else value.astimezone(datetime.UTC)
+
+
 def load_models() -> None:
     """Import every module that declares tables, so ``Base.metadata`` is complete."""
     import hotline.calendar_models  # noqa: F401
+    import hotline.tickets.models  # noqa: F401
     import lookup.models  # noqa: F401
 
 
