@@ -71,10 +71,17 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     web.init_app(app, production=settings.env == "production")
 
     from hotline import cli
+    from hotline.status import blueprint as status
+    from hotline.status.openapi import FRAGMENT as STATUS_OPENAPI
     from lookup import blueprint as public
 
     app.register_blueprint(public.bp)
     app.register_blueprint(public.api_bp)
     csrf.exempt(public.api_bp)
+    app.register_blueprint(status.bp)
+    app.register_blueprint(status.api_bp)
+    csrf.exempt(status.api_bp)
+    # Parts of /api/v1/openapi.json described outside lookup/ (lookup/openapi.py merges them).
+    app.extensions["xueji.openapi"] = [STATUS_OPENAPI]
     cli.init_app(app)
     return app

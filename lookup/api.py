@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import current_app, jsonify
 
 from lookup.limits import limited
 from lookup.openapi import document
@@ -59,4 +59,4 @@ def check():
 
 
 def openapi():
-    return jsonify(document())
+    return jsonify(document(current_app.extensions.get("xueji.openapi", ())))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lookup.inputs import MAX_FIELD
@@ -88,8 +89,38 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 
-def document() -> dict[str, Any]:
-    """The whole document; a test checks that it names every route under /api/v1."""
+def document(fragments: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The whole document; a test checks that it names every route under /api/v1.
+
+    ``fragments`` describe routes served outside lookup/ (each a dict of
+    ``paths`` and ``schemas``; ``create_app`` lists them in
+    ``app.extensions["xueji.openapi"]``), so lookup imports none of them.
+    """
+    paths: dict[str, Any] = {
+        "/api/v1/lookup": {"post": {
+            "summary": "查询全国学籍号",
+            "operationId": "lookup",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"oneOf": [_ref("LookupById"), _ref("LookupByBirth")]}}}},
+            "responses": {"200": _json(_ref("Student"), "查到的学籍号"), **_FAILURES},
+        }},
+        "/api/v1/check": {"post": {
+            "summary": "核对学籍号是否现用，或已变更为何号码",
+            "operationId": "check",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref("Check")}}},
+            "responses": {"200": _json(_ref("CheckResult"), "现用，或已变更"), **_FAILURES},
+        }},
+        "/api/v1/openapi.json": {"get": {
+            "summary": "本接口说明（OpenAPI 3.1）",
+            "operationId": "openapi",
+            "responses": {"200": _json({"type": "object"}, "OpenAPI 文档")},
+        }},
+    }
+    schemas = dict(_SCHEMAS)
+    for fragment in fragments:
+        paths.update(fragment["paths"])
+        schemas.update(fragment["schemas"])
     return {
         "openapi": "3.1.0",
         "info": {
@@ -98,26 +129,6 @@ def document() -> dict[str, Any]:
             "description": "按姓名与身份证号，或姓名、出生日期与学校标识码查询全国学籍号；"
                            "核对旧学籍号。每次查询均留痕；按客户端地址和被查询身份限制频率。",
         },
-        "paths": {
-            "/api/v1/lookup": {"post": {
-                "summary": "查询全国学籍号",
-                "operationId": "lookup",
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"oneOf": [_ref("LookupById"), _ref("LookupByBirth")]}}}},
-                "responses": {"200": _json(_ref("Student"), "查到的学籍号"), **_FAILURES},
-            }},
-            "/api/v1/check": {"post": {
-                "summary": "核对学籍号是否现用，或已变更为何号码",
-                "operationId": "check",
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": _ref("Check")}}},
-                "responses": {"200": _json(_ref("CheckResult"), "现用，或已变更"), **_FAILURES},
-            }},
-            "/api/v1/openapi.json": {"get": {
-                "summary": "本接口说明（OpenAPI 3.1）",
-                "operationId": "openapi",
-                "responses": {"200": _json({"type": "object"}, "OpenAPI 文档")},
-            }},
-        },
-        "components": {"schemas": _SCHEMAS},
+        "paths": paths,
+        "components": {"schemas": schemas},
     }
