@@ -83,5 +83,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     csrf.exempt(status.api_bp)
     # Parts of /api/v1/openapi.json described outside lookup/ (lookup/openapi.py merges them).
     app.extensions["xueji.openapi"] = [STATUS_OPENAPI]
+    if settings.console_enabled:
+        from hotline import console
+
+        console.init_app(app)
     cli.init_app(app)
     return app

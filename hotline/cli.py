@@ -33,6 +33,9 @@ def init_app(app: Flask) -> None:
     from hotline.calendar_cli import calendar_group
 
     app.cli.add_command(calendar_group)
+    from hotline.console.cli import user_group
+
+    app.cli.add_command(user_group)
 
 
 @contextlib.contextmanager

@@ -57,6 +57,13 @@ class Settings:
     outbound_smtp_host: str | None = None
     outbound_smtp_port: int = 25
     mail_from: str = "66119801@moe.edu.cn"
+    # The agent console (/console/). Off: its pages answer 404.
+    console_enabled: bool = True
+    # 等保 level 3: an idle session ends, and repeated failed logins lock the
+    # account for a while (see hotline/console/).
+    console_idle_minutes: int = 30
+    console_lockout_failures: int = 5
+    console_lockout_minutes: int = 15
 
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,
@@ -104,7 +111,13 @@ _KINDS = {
     "lookup_client_limits": "limits",
     "lookup_identity_limits": "limits",
     "mail_addresses": "list",
+    "console_enabled": "bool",
+    "console_idle_minutes": "int",
+    "console_lockout_failures": "int",
+    "console_lockout_minutes": "int",
 }
+# Settings that count something: zero or less would switch a protection off.
+_POSITIVE = ("console_idle_minutes", "console_lockout_failures", "console_lockout_minutes")
 KNOWN = {f.name for f in fields(Settings)}
 
 
@@ -135,6 +148,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.env not in ENVIRONMENTS:
         raise ConfigError(f"XUEJI_ENV={settings.env!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    for name in _POSITIVE:
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"XUEJI_{name.upper()}={getattr(settings, name)}: expected 1 or more")
     return settings
 
 
