@@ -13,6 +13,10 @@ the lookup p50 at the largest size ÷ at 100,000 (goal ≤ 1.3). ``--quick`` is
 100,000 students only, short runs, under a minute; it prints
 ``lookup ratio=X.XX`` (the lowest ratio) last. Any 5xx, or lookups that are
 not a mix of 200 and 404, fail the run (exit status 1) after the table.
+A second table gives the CPU time per request of gunicorn's processes and,
+for a PostgreSQL server on this machine, of the server processes serving the
+bench's database: where the time goes, and a figure that other load on the
+machine moves much less than the rates.
 Usage: ``.venv/bin/python bench/lookup.py [--quick | --full] [--backend sqlite]``.
 """
 
@@ -52,6 +56,7 @@ WRONG_NAMES = 0.10  # share of lookups that name the wrong child: answered 404
 UNLIMITED = "100000000 per minute"  # flask-limiter still counts, so its cost is measured
 QUICK_BUDGET = 55.0  # seconds --quick may spend before it stops adding backends
 MARK = "WRK-RESULT "
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
 
 # One Lua state per wrk thread: each reads the bodies, starts at its own place
 # (a run's start, given by the bench, and the thread's offset) and counts
@@ -220,8 +225,9 @@ def server_environment(url: str, instance: Path) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(url: str, folder: Path, log_path: Path, workers: int) -> Iterator[str]:
-    """Serve the app on a free loopback port with sync workers; yield its base URL.
+def gunicorn(url: str, folder: Path, log_path: Path, workers: int) -> Iterator[tuple[str, int]]:
+    """Serve the app on a free loopback port with sync workers; yield its base URL and
+    the master's process id.
 
     gunicorn runs in a session of its own, so the whole group (master and
     workers) is stopped at the end, however the bench ends.
@@ -249,7 +255,7 @@ def gunicorn(url: str, folder: Path, log_path: Path, workers: int) -> Iterator[s
                 raise RuntimeError(f"gunicorn did not answer in 30 s:\n{log_path.read_text()}")
             time.sleep(0.1)
         try:
-            yield base
+            yield base, server.pid
         except Exception:
             # The log goes with the temporary folder: show its end while there is one.
             print(f"--- end of gunicorn's log:\n{log_path.read_text()[-4000:]}", file=sys.stderr)
@@ -268,8 +274,49 @@ def gunicorn(url: str, folder: Path, log_path: Path, workers: int) -> Iterator[s
                 continue
 
 
-def wrk(base: str, script: Path, args: argparse.Namespace, seconds: float, *mode: str) -> dict:
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the processes have used so far (the gone count 0)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+def _processes(match) -> list[int]:
+    """The ids of the processes whose (ppid, command line) ``match`` accepts."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if match(ppid, command):
+                found.append(int(entry.name))
+    return found
+
+
+def cpu_users(master: int, url: str) -> dict[str, list[int]]:
+    """Who works for a request: gunicorn's processes ("app") and, when the PostgreSQL
+    server runs on this machine, the server processes serving the bench's database
+    ("database"; the WAL writer and other shared processes are not counted)."""
+    users = {"app": [master, *_processes(lambda ppid, _command: ppid == master)]}
+    if url.startswith("postgresql"):
+        name = make_url(url).database
+        users["database"] = _processes(lambda _ppid, command: command.startswith("postgres:")
+                                       and f" {name} " in command)
+    return users
+
+
+def wrk(base: str, script: Path, args: argparse.Namespace, seconds: float, *mode: str,
+        cpu: dict[str, list[int]] | None = None) -> dict:
     """One fixed-time wrk run: requests, seconds, statuses and latency quantiles."""
+    before = {who: _cpu_seconds(pids) for who, pids in (cpu or {}).items()}
     done = subprocess.run(
         [WRK, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s", "--timeout", "10s",
          "-s", str(script), base, "--", *mode],
@@ -282,6 +329,7 @@ def wrk(base: str, script: Path, args: argparse.Namespace, seconds: float, *mode
     for part in result["statuses"]:  # one object per wrk thread
         statuses.update({int(status): n for status, n in part.items()})
     result["statuses"] = statuses
+    result["cpu"] = {who: _cpu_seconds(pids) - before[who] for who, pids in (cpu or {}).items()}
     return result
 
 
@@ -300,7 +348,9 @@ def merge(runs: list[dict]) -> dict:
                 return us / 1000
         return masses[-1][0] / 1000
 
+    cpu = {who: sum(run["cpu"].get(who, 0.0) for run in runs) for who in runs[0]["cpu"]}
     return {"requests": requests, "rps": requests / sum(run["seconds"] for run in runs),
+            "cpu_us": {who: seconds / max(1, requests) * 1e6 for who, seconds in cpu.items()},
             "statuses": sum((run["statuses"] for run in runs), Counter()),
             "socket_errors": sum(run["socket_errors"] for run in runs),
             "p50": percentile(50), "p99": percentile(99)}
@@ -363,14 +413,17 @@ def measure(backend: str, registries: dict[int, tuple[str, Path]], folder: Path,
         return "lookup", str(registries[n][1]), str(starts.randrange(N_PAIRS))
 
     with ExitStack() as servers:
-        bases = {n: servers.enter_context(gunicorn(url, folder, logs[n], args.workers))
-                 for n, (url, _) in registries.items()}
-        for n, base in bases.items():
-            warm[n] = wrk(base, script, args, args.warmup, *lookups(n))
+        bases, users = {}, {}
+        for n, (url, _) in registries.items():
+            bases[n], master = servers.enter_context(gunicorn(url, folder, logs[n], args.workers))
+            warm[n] = wrk(bases[n], script, args, args.warmup, *lookups(n))
+            # After the warm-up: the workers and their database connections exist.
+            users[n] = cpu_users(master, url)
         for i in range(args.rounds):
             for n, what in turns[::1 if i % 2 == 0 else -1]:
                 mode = lookups(n) if what == "lookup" else ("healthz",)
-                runs[n, what].append(run := wrk(bases[n], script, args, args.duration / args.rounds, *mode))
+                runs[n, what].append(run := wrk(bases[n], script, args, args.duration / args.rounds, *mode,
+                                                cpu=users[n]))
                 if args.verbose:
                     print(f"  round {i + 1} {backend} {n:,} {what}: "
                           f"{run['requests'] / run['seconds']:,.0f}/s, "
@@ -390,6 +443,7 @@ def measure(backend: str, registries: dict[int, tuple[str, Path]], folder: Path,
             problems += [f"gunicorn logged {line}" for line in logged_errors(logs[n])]
         statuses = lookup["statuses"]
         results[n] = {"healthz_rps": health["rps"], "lookup_rps": lookup["rps"],
+                      "healthz_cpu": health["cpu_us"], "lookup_cpu": lookup["cpu_us"],
                       "ratio": lookup["rps"] / health["rps"], "p50": lookup["p50"], "p99": lookup["p99"],
                       "errors": sum(c for status, c in statuses.items() if status not in (200, 404)),
                       "found": statuses[200] / max(1, statuses.total()), "problems": problems}
@@ -414,6 +468,16 @@ def report(results: dict[str, dict[int, dict]]) -> float:
             print(f"{backend:<11}{n:>12,}{r['healthz_rps']:>11,.0f}{r['lookup_rps']:>10,.0f}"
                   f"{r['ratio']:>7.2f}{r['p50']:>8.1f}{r['p99']:>8.1f}{r['found']:>7.1%}"
                   f"{r['errors']:>8}")
+    # A measure of work rather than of speed: what other processes on the machine
+    # do changes the rates, much less the CPU our own processes spend per request.
+    print(f"\n{'CPU µs per request':<23}{'healthz app':>12}{'lookup app':>11}{'lookup db':>10}"
+          f"{'ratio':>7}")
+    for backend, sizes in results.items():
+        for n, r in sizes.items():
+            app_h, app_l = r["healthz_cpu"]["app"], r["lookup_cpu"]["app"]
+            db_l = r["lookup_cpu"].get("database")
+            print(f"{backend:<11}{n:>12,}{app_h:>12,.0f}{app_l:>11,.0f}"
+                  f"{'–' if db_l is None else f'{db_l:,.0f}':>10}{app_h / (app_l + (db_l or 0)):>7.2f}")
     for backend, sizes in results.items():
         small, large = min(sizes), max(sizes)
         if small != large:

@@ -11,6 +11,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
+import lookup.limit_storage  # noqa: F401  # memory:// limits without a timer thread per worker
 from hotline import db, web
 from hotline.config import Settings, database_url, load_settings, resolve_secrets
 

@@ -78,6 +78,28 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """On checkout from the pool: refuse a PostgreSQL connection the server has closed.
+
+    An idle connection has nothing to read. When the server shuts down,
+    restarts or ends an idle session, it sends a last error and closes the
+    socket, which then reads as ready: a poll with no wait sees it, without
+    the round trip of SQLAlchemy's pre-ping (a lookup is two round trips; the
+    ping was a third, on every request). Like a failed pre-ping, it discards
+    every connection pooled before now and hands out a fresh one.
+    """
+    import select
+
+    from sqlalchemy import exc
+
+    if dbapi_connection.closed:
+        raise exc.InvalidatePoolError("the connection is closed")
+    poll = select.poll()
+    poll.register(dbapi_connection.fileno(), select.POLLIN)
+    if poll.poll(0):
+        raise exc.InvalidatePoolError("the server closed the connection")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the settings this service relies on."""
     if url.startswith("postgresql://"):
@@ -88,7 +110,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "checkout", _closed_by_server)
+    return engine
 
 
 def is_postgresql(engine_or_session: Engine | Session) -> bool:

@@ -7,31 +7,32 @@ import logging
 from typing import TYPE_CHECKING
 
 from flask import request
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
 
-from lookup.models import LookupAudit
+from lookup.dbapi import Statements
 
 if TYPE_CHECKING:
     from lookup.limits import Asked
 
 log = logging.getLogger("xueji.lookup")
 
+# The columns of lookup.models.LookupAudit; the id is the database's.
+_INSERT = ("INSERT INTO lookup_audit (at, channel, kind, outcome, client, identity, field) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)")
 
-def record(session: Session, asked: Asked, outcome: str) -> None:
-    """Add the audit row of the current request (flushed with the caller's transaction).
+
+def record(db: Statements, asked: Asked, outcome: str) -> None:
+    """Write the audit row of the current request (committed when ``db`` commits:
+    at once on the web site, see :mod:`lookup.dbapi`).
 
     The identity is the keyed hash of the first identity key; the log line
     carries only its first 12 characters, enough to follow one child's
     attempts through the logs and nothing that could be turned back.
     """
     identity = asked.identities[0]
-    # A Core insert: the row is never read back, and the ORM's unit of work
-    # would cost as much as the lookup itself.
-    session.connection().execute(insert(LookupAudit), [{
-        "at": datetime.datetime.now(datetime.UTC), "channel": asked.channel, "kind": asked.kind,
-        "outcome": outcome, "client": (request.remote_addr or "")[:45], "identity": identity,
-        "field": asked.error.field if asked.error is not None else None}])
-    log.info("lookup channel=%s kind=%s outcome=%s identity=%s%s", asked.channel, asked.kind or "-",
-             outcome, identity[:12] if identity else "-",
-             f" field={asked.error.field} code={asked.error.code}" if asked.error else "")
+    error = asked.error
+    db.run(_INSERT, db.timestamp_in(datetime.datetime.now(datetime.UTC)), asked.channel, asked.kind,
+           outcome, (request.remote_addr or "")[:45], identity, error.field if error is not None else None)
+    if log.isEnabledFor(logging.INFO):
+        log.info("lookup channel=%s kind=%s outcome=%s identity=%s%s", asked.channel, asked.kind or "-",
+                 outcome, identity[:12] if identity else "-",
+                 f" field={error.field} code={error.code}" if error is not None else "")

@@ -19,14 +19,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache, wraps
+from typing import NoReturn
 
 from flask import current_app, g, request
-from flask_limiter import RequestLimit
+from flask_limiter import RateLimitExceeded, RequestLimit
+from flask_limiter._limits import RuntimeLimit  # what RateLimitExceeded is made of
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from hotline import db
 from hotline.app import limiter
-from lookup import audit
+from lookup import audit, dbapi
 from lookup.inputs import (
     BIRTH_FIELDS,
     CHECK_FIELDS,
@@ -91,8 +96,8 @@ def asked() -> Asked:
     channel = "api" if request.blueprint == "api" else "web"
     what = "check" if request.endpoint.endswith("check") else "lookup"
     query = error = None
-    # Never raises: this runs inside flask-limiter's checks, which take any
-    # exception for a dead storage and fall back to empty in-process counts.
+    # Never raises: a request that cannot be parsed is still counted against
+    # its client, and audited as invalid.
     try:
         if channel == "api":
             data, way = _api_data(_API_FIELDS[what]), None
@@ -114,40 +119,118 @@ def asked() -> Asked:
     return g.lookup_asked
 
 
-def _client_limits() -> str:
-    return current_app.config["XUEJI"].lookup_client_limits
+@dataclass(frozen=True)
+class _Limit:
+    """One configured limit of a lookup."""
+
+    item: RateLimitItem
+    scope: str
+    # Which identity key it counts (tested before the lookup, counted after
+    # it only if it failed); None for the client limit, counted every time.
+    position: int | None
 
 
-def _identity_limits() -> str:
-    return current_app.config["XUEJI"].lookup_identity_limits
+@lru_cache(maxsize=32)
+def _declared(client_limits: str, identity_limits: str) -> tuple[_Limit, ...]:
+    limits = [_Limit(item, f"lookup-identity-{position}", position)
+              for position in (2, 1, 0) for item in parse_many(identity_limits)]
+    limits += [_Limit(item, "lookup-client", None) for item in parse_many(client_limits)]
+    # flask-limiter's order: the shortest window first, ties as declared. The
+    # first breach ends the evaluation, so the limits after it are not counted.
+    return tuple(sorted(limits, key=lambda limit: limit.item.GRANULARITY.seconds))
 
 
-def _failed(_response) -> bool:
-    return g.get("lookup_outcome") == "not_found"
+_Applied = tuple[_Limit, tuple[str, ...]]  # a limit and the identifiers of its counter
 
 
-def _on_breach(_limit: RequestLimit) -> None:
+def _applicable(current: Asked) -> list[_Applied]:
+    settings = current_app.config["XUEJI"]
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
+    client = get_remote_address()
+    applied = []
+    for limit in _declared(settings.lookup_client_limits, settings.lookup_identity_limits):
+        key = client if limit.position is None else current.identities[limit.position]
+        if key:  # an identity key the query does not have is not limited
+            applied.append((limit, (prefix, key, limit.scope) if prefix else (key, limit.scope)))
+    return applied
+
+
+def _first_breached(applied: list[_Applied]) -> _Applied | None:
+    # flask-limiter's strategy on its storage, or on its in-process fallback
+    # while the storage is down; the counters are the ones its decorators kept.
+    strategy = limiter.limiter
+    for limit, identifiers in applied:
+        count = strategy.hit if limit.position is None else strategy.test
+        if not count(limit.item, *identifiers):
+            return limit, identifiers
+    return None
+
+
+def _check(current: Asked) -> list[_Applied]:
+    """Count the request against its limits, refuse it if one is exhausted; return the
+    identity limits to count if the lookup fails."""
+    applied = _applicable(current)
+    try:
+        breached = _first_breached(applied)
+    except Exception:
+        config = current_app.config
+        # flask-limiter's fallback, as its own checks do it: the same warning,
+        # and the flag that its before_request hook clears (logging "Rate limit
+        # storage recovered") once the storage answers again.
+        if config.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED") and not limiter._storage_dead:
+            limiter.logger.warning("Rate limit storage unreachable - falling back to in-memory storage")
+            limiter._storage_dead = True
+            breached = _first_breached(applied)
+        elif config.get("RATELIMIT_SWALLOW_ERRORS"):
+            limiter.logger.exception("Failed to rate limit. Swallowing error")
+            return []
+        else:
+            raise
+    if breached is not None:
+        _refuse(current, *breached)
+    return [(limit, identifiers) for limit, identifiers in applied if limit.position is not None]
+
+
+def _refuse(current: Asked, limit: _Limit, identifiers: tuple[str, ...]) -> NoReturn:
+    key = identifiers[-2]
+    limiter.logger.info("ratelimit %s (%s) exceeded at endpoint: %s", limit.item, key, limit.scope)
+    # The 429 handler (hotline.web) reads its Retry-After from limiter.current_limit.
+    limiter.context.view_rate_limit = RequestLimit(limiter, limit.item, list(identifiers), True, True)
     # Audited here because the view never runs for a refused request.
-    current = asked()
-    audit.record(db.session(), current, "limited")
-    db.session().commit()
+    with dbapi.statements(db.session()) as statements:
+        audit.record(statements, current, "limited")
+    raise RateLimitExceeded(RuntimeLimit(limit.item, lambda: key, limit.scope, shared=True))
 
 
-def _identity(position: int) -> tuple[Callable[[], str], Callable[[], bool]]:
-    def key() -> str:
-        return asked().identities[position] or ""
-
-    def exempt() -> bool:
-        return request.method != "POST" or asked().identities[position] is None
-
-    return key, exempt
+def _count_failure(applied: list[_Applied]) -> None:
+    try:
+        strategy = limiter.limiter
+        for limit, identifiers in applied:
+            strategy.hit(limit.item, *identifiers)
+    except Exception:
+        if not current_app.config.get("RATELIMIT_SWALLOW_ERRORS"):
+            raise
+        limiter.logger.exception("Failed to deduct rate limit. Swallowing error")
 
 
 def limited(view: Callable) -> Callable:
-    """Apply the client limit and the three identity limits to a lookup view."""
-    for position in (2, 1, 0):
-        key, exempt = _identity(position)
-        view = limiter.shared_limit(_identity_limits, scope=f"lookup-identity-{position}", key_func=key,
-                                    exempt_when=exempt, deduct_when=_failed, on_breach=_on_breach)(view)
-    return limiter.shared_limit(_client_limits, scope="lookup-client", methods=["POST"],
-                                on_breach=_on_breach)(view)
+    """Guard a lookup view with the client limit and the three identity limits.
+
+    One evaluation of all of them per request, on flask-limiter's storage and
+    strategy (memory, or Redis shared by the workers, with flask-limiter's
+    in-process fallback), under the keys flask-limiter gives them. Through
+    four flask-limiter decorators the same checks cost a lookup more than its
+    database work: each request resolved, filtered and sorted them twice.
+    """
+    @wraps(view)
+    def limited_view(*args, **kwargs):
+        if request.method != "POST" or not (limiter.enabled and limiter.initialized):
+            return view(*args, **kwargs)
+        to_count_on_failure = _check(asked())
+        try:
+            return view(*args, **kwargs)
+        finally:
+            if to_count_on_failure and g.get("lookup_outcome") == "not_found":
+                _count_failure(to_count_on_failure)
+
+    return limited_view

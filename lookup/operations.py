@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import g
 
 from hotline import db
-from lookup import audit
+from lookup import audit, dbapi
 from lookup.inputs import ByBirth, ById
 from lookup.limits import Asked, asked, hasher
 from lookup.search import Answer, Contact, check_number, contact_for, find_by_birth, find_by_id
@@ -36,30 +36,24 @@ class Result:
 
 
 def perform_lookup() -> Result:
-    """Answer the current request (a lookup or a number check), audit it, commit."""
+    """Answer the current request (a lookup or a number check) and audit it, durably."""
     current = asked()
-    session = db.session()
     answer = contact = None
     query = current.query
-    if query is None:
-        outcome = "invalid"
-    else:
-        if isinstance(query, ById):
-            answer = find_by_id(session, hasher(), query)
-        elif isinstance(query, ByBirth):
-            answer = find_by_birth(session, query)
+    with dbapi.statements(db.session()) as statements:
+        if query is None:
+            outcome = "invalid"
         else:
-            answer = check_number(session, query)
-        if answer is None:
-            outcome, contact = "not_found", contact_for(session, query)
-        else:
-            outcome = "replaced" if answer.replaced_number else "found"
-        # End the read transaction before writing the audit row. On SQLite a
-        # transaction that read and then writes cannot wait for another
-        # writer (its snapshot may be stale): it fails at once with "database
-        # is locked". A fresh transaction that starts by writing waits its turn.
-        session.commit()
-    g.lookup_outcome = outcome  # the identity limits count failures only
-    audit.record(session, current, outcome)
-    session.commit()
+            if isinstance(query, ById):
+                answer = find_by_id(statements, hasher(), query)
+            elif isinstance(query, ByBirth):
+                answer = find_by_birth(statements, query)
+            else:
+                answer = check_number(statements, query)
+            if answer is None:
+                outcome, contact = "not_found", contact_for(statements, query)
+            else:
+                outcome = "replaced" if answer.replaced_number else "found"
+        g.lookup_outcome = outcome  # the identity limits count failures only
+        audit.record(statements, current, outcome)
     return Result(current, outcome, answer, contact)

@@ -12,21 +12,21 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
+from lookup.dbapi import Statements
 from lookup.inputs import ByBirth, ById, ByNumber, normalize_name
-from lookup.models import NATIONAL_CODE, NumberChange, School, Student, Unit
+from lookup.models import NATIONAL_CODE
 from lookup.numbers import mask_id_number, school_code_province
 
 _MAX_CHAIN = 16  # longer than any real history; the import refuses cycles
 
 # One query per lookup: the student, the school, and whether any history leads
 # to the number (most students have none, and then no second query is made).
-_HAS_HISTORY = select(NumberChange.id).where(NumberChange.new_number == Student.number).exists()
-_STUDENT = (select(Student.number, Student.kind, Student.name, Student.status,
-                   School.code, School.name, _HAS_HISTORY.label("has_history"))
-            .join(School, School.code == Student.school_code))
+_STUDENT = """SELECT s.number, s.kind, s.name, s.status, c.code, c.name,
+       EXISTS (SELECT 1 FROM number_history h WHERE h.new_number = s.number)
+  FROM students s JOIN schools c ON c.code = s.school_code
+ WHERE """
+_UNIT = ("SELECT code, name, active, parent_code, complaint_phone, complaint_email "
+         "FROM units WHERE code = ?")
 
 
 @dataclass(frozen=True)
@@ -75,95 +75,105 @@ def shown_number(number: str) -> str:
     return "G" + mask_id_number(number[1:]) if number.startswith("G") else number
 
 
-def _earlier(session: Session, number: str) -> tuple[Earlier, ...]:
+def _earlier(db: Statements, number: str) -> tuple[Earlier, ...]:
     # Walk the history backwards from the current number: one indexed query
     # per step.
     found, frontier = [], [number]
     for _ in range(_MAX_CHAIN):
-        rows = session.execute(
-            select(NumberChange.old_number, NumberChange.reason, NumberChange.changed_on)
-            .where(NumberChange.new_number.in_(frontier))).all()
+        rows = db.rows("SELECT old_number, reason, changed_on FROM number_history "
+                       f"WHERE new_number IN ({', '.join('?' * len(frontier))})", *frontier)
         if not rows:
             break
-        found += [Earlier(shown_number(old), reason, on) for old, reason, on in rows]
+        found += [Earlier(shown_number(old), reason, db.date_out(on)) for old, reason, on in rows]
         frontier = [old for old, _, _ in rows]
     return tuple(sorted(found, key=lambda e: e.changed_on, reverse=True))
 
 
-def _answer(session: Session, row, *, show_whole: bool, replaced: str | None = None) -> Answer:
+def _answer(db: Statements, row: tuple, *, show_whole: bool, replaced: str | None = None) -> Answer:
     number, kind, _name, status, school_code, school_name, has_history = row
-    earlier = _earlier(session, number) if has_history else ()
+    earlier = _earlier(db, number) if has_history else ()
     return Answer(number if show_whole else shown_number(number), kind, school_code, school_name,
                   status, earlier, replaced)
 
 
-def find_by_id(session: Session, hasher: Callable[[str], str], query: ById) -> Answer | None:
+def find_by_id(db: Statements, hasher: Callable[[str], str], query: ById) -> Answer | None:
     """The student with this ID number and name. The person typed the ID number,
     so the G number (which contains it) is shown whole."""
-    # On the connection, not the ORM session: the rows are plain tuples, and
-    # the ORM's execution path costs as much as the query on a hot path.
-    row = session.connection().execute(
-        _STUDENT.where(Student.id_hash == hasher(query.id_number.number))).first()
-    if row is None or normalize_name(row.name) != query.name:
+    row = db.first(_STUDENT + "s.id_hash = ?", hasher(query.id_number.number))
+    if row is None or normalize_name(row[2]) != query.name:
         return None
-    return _answer(session, row, show_whole=True)
+    return _answer(db, row, show_whole=True)
 
 
-def find_by_birth(session: Session, query: ByBirth) -> Answer | None:
+def find_by_birth(db: Statements, query: ByBirth) -> Answer | None:
     """A student without an ID number (J or L), by name, birth date and school.
 
     G students are never found this way: their number contains the ID
     number, which name, birth date and school must not be enough to learn.
     """
-    rows = session.execute(_STUDENT.where(
-        Student.school_code == query.school_code, Student.birth_date == query.birth_date,
-        Student.kind != "G")).all()
-    matches = [row for row in rows if normalize_name(row.name) == query.name]
+    rows = db.rows(_STUDENT + "s.school_code = ? AND s.birth_date = ? AND s.kind <> 'G'",
+                   query.school_code, db.date_in(query.birth_date))
+    matches = [row for row in rows if normalize_name(row[2]) == query.name]
     # Two students of one school with the same name and birthday cannot be
     # told apart here; the school's registrar can.
     if len(matches) != 1:
         return None
-    return _answer(session, matches[0], show_whole=True)
+    return _answer(db, matches[0], show_whole=True)
 
 
-def check_number(session: Session, query: ByNumber) -> Answer | None:
+def check_number(db: Statements, query: ByNumber) -> Answer | None:
     """Whether a number is current, or what it became; None when it is unknown."""
     asked = query.number.number
     current = asked
     for _ in range(_MAX_CHAIN):
-        newer = session.scalar(select(NumberChange.new_number).where(NumberChange.old_number == current))
+        newer = db.first("SELECT new_number FROM number_history WHERE old_number = ?", current)
         if newer is None:
             break
-        current = newer
-    row = session.execute(_STUDENT.where(Student.number == current)).first()
-    if row is None or normalize_name(row.name) != query.name:
+        current = newer[0]
+    row = db.first(_STUDENT + "s.number = ?", current)
+    if row is None or normalize_name(row[2]) != query.name:
         return None
     if current == asked:
-        return _answer(session, row, show_whole=True)
-    return _answer(session, row, show_whole=False, replaced=asked)
+        return _answer(db, row, show_whole=True)
+    return _answer(db, row, show_whole=False, replaced=asked)
 
 
-def _unit_for_place(session: Session, code: str) -> Unit | None:
+@dataclass(frozen=True)
+class _Unit:
+    code: str
+    name: str
+    active: bool
+    parent_code: str | None
+    phone: str | None
+    email: str | None
+
+
+def _unit(db: Statements, code: str | None) -> _Unit | None:
+    row = db.first(_UNIT, code) if code else None
+    return _Unit(*row) if row is not None else None
+
+
+def _unit_for_place(db: Statements, code: str) -> _Unit | None:
     # The nearest active unit up the division codes: county, prefecture, province.
     for candidate in (code, code[:4] + "00", code[:2] + "0000"):
-        unit = session.get(Unit, candidate)
+        unit = _unit(db, candidate)
         if unit is not None and unit.active:
             return unit
     return None
 
 
-def _with_channels(session: Session, unit: Unit | None) -> Unit | None:
+def _with_channels(db: Statements, unit: _Unit | None) -> _Unit | None:
     # A unit that has published no channel sends the family to the nearest
     # ancestor that has one; if none has, to the unit itself (its directory
     # page says what is published).
     current, seen = unit, 0
-    while current is not None and not (current.complaint_phone or current.complaint_email) and seen < 8:
-        current = session.get(Unit, current.parent_code) if current.parent_code else None
+    while current is not None and not (current.phone or current.email) and seen < 8:
+        current = _unit(db, current.parent_code)
         seen += 1
     return current or unit
 
 
-def contact_for(session: Session, query: ById | ByBirth | ByNumber) -> Contact:
+def contact_for(db: Statements, query: ById | ByBirth | ByNumber) -> Contact:
     """Whom to contact after a lookup that found nothing.
 
     Worked out from what was typed alone (the birthplace in an ID number, the
@@ -172,16 +182,15 @@ def contact_for(session: Session, query: ById | ByBirth | ByNumber) -> Contact:
     """
     school = None
     if isinstance(query, ById):
-        unit = _unit_for_place(session, query.id_number.address_code)
+        unit = _unit_for_place(db, query.id_number.address_code)
     elif isinstance(query, ByNumber):
-        unit = _unit_for_place(session, query.number.region_code)
+        unit = _unit_for_place(db, query.number.region_code)
     else:
-        school = session.get(School, query.school_code)
+        school = db.first("SELECT name, authority_code FROM schools WHERE code = ?", query.school_code)
         if school is not None:
-            unit = session.get(Unit, school.authority_code)
+            unit = _unit(db, school[1])
         else:
-            unit = _unit_for_place(session, school_code_province(query.school_code) + "0000")
-    unit = _with_channels(session, unit) or session.get(Unit, NATIONAL_CODE)
+            unit = _unit_for_place(db, school_code_province(query.school_code) + "0000")
+    unit = _with_channels(db, unit) or _unit(db, NATIONAL_CODE)
     assert unit is not None, "the national unit is seeded with the tree"
-    return Contact(unit.code, unit.name, unit.complaint_phone, unit.complaint_email,
-                   school.name if school is not None else None)
+    return Contact(unit.code, unit.name, unit.phone, unit.email, school[0] if school is not None else None)
