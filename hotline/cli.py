@@ -34,8 +34,10 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(calendar_group)
     from hotline.console.cli import user_group
+    from hotline.console.dashboard_cli import dashboard_group
 
     app.cli.add_command(user_group)
+    app.cli.add_command(dashboard_group)
 
 
 @contextlib.contextmanager

@@ -59,8 +59,10 @@ def load_models() -> None:
     """Import every module that declares tables, so ``Base.metadata`` is complete."""
     import hotline.calendar_models  # noqa: F401
     import hotline.console.models  # noqa: F401
+    import hotline.console.stats_models  # noqa: F401
     import hotline.tickets.models  # noqa: F401
     import lookup.models  # noqa: F401
+    from hotline.tickets import notes, outbox  # noqa: F401
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

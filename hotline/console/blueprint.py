@@ -12,6 +12,7 @@ from flask import Blueprint, Response, g, render_template
 from flask_wtf.csrf import CSRFError
 
 from hotline import db
+from hotline.calendar import schedule_warning, today_in_shanghai
 from hotline.console.access import ROLE_TEXT, current_user
 from hotline.console.accounts import now
 from hotline.tickets.clocks import SHANGHAI
@@ -30,7 +31,18 @@ def when(at: datetime.datetime) -> str:
 
 @bp.context_processor
 def _context() -> dict[str, object]:
-    return {"console_user": current_user(), "role_text": ROLE_TEXT, "when": when, "now": now()}
+    user = current_user()
+    return {"console_user": user, "role_text": ROLE_TEXT, "when": when, "now": now(),
+            "calendar_warning": _calendar_warning() if user is not None and user.role == "admin" else None}
+
+
+def _calendar_warning() -> str | None:
+    # Issue 4: after 1 November, a missing holiday schedule for the next year
+    # is a visible warning for administrators (every deadline reaching into
+    # it is provisional until the schedule is loaded).
+    if "console_calendar_warning" not in g:
+        g.console_calendar_warning = schedule_warning(db.session(), today_in_shanghai())
+    return g.console_calendar_warning
 
 
 @bp.before_app_request
@@ -81,4 +93,5 @@ def _csrf(_error: CSRFError) -> tuple[str, int]:
 
 
 # Views register themselves on bp when imported; the order does not matter.
-from hotline.console import admin, auth, home  # noqa: E402, F401
+import hotline.console.dashboard  # noqa: E402, F401  # the supervisors' dashboard
+from hotline.console import admin, auth, calls, home, queues, ticket_actions, tickets  # noqa: E402, F401

@@ -1,14 +1,13 @@
-"""The console's landing page (the queue and dashboard parts replace its content)."""
+"""The console's landing page: the user's work queue (hotline.console.queues)."""
 
 from __future__ import annotations
 
-from flask import render_template
-
+from hotline.console import queues
 from hotline.console.access import login_required
 from hotline.console.blueprint import bp
 
 
 @bp.route("/")
 @login_required
-def home() -> str:
-    return render_template("console/home.html")
+def home() -> tuple[str, int]:
+    return queues.queue_page()

@@ -44,7 +44,25 @@ def make_app(url: str, folder: Path, **limits: str) -> Flask:
     settings = load_settings({}, env="testing", database_url=url, secret_key="browser-test-secret",
                              id_hash_key=ID_KEY, instance_path=str(folder / "instance"),
                              **{**GENEROUS_LIMITS, **limits})
-    return create_app(settings)
+    app = create_app(settings)
+    app.after_request(_read_files_whole)
+    return app
+
+
+def _read_files_whole(response):
+    # werkzeug's development server leaves a file response's handle to the
+    # garbage collector when the browser drops the connection (Chromium
+    # cancels the favicon request when a page navigates at once), and the
+    # suite turns the ResourceWarning into an error. Production serves
+    # static files from nginx; here they are read whole and closed at once.
+    if response.direct_passthrough:
+        wrapper = response.response
+        response.direct_passthrough = False
+        try:
+            response.set_data(b"".join(wrapper))
+        finally:
+            getattr(wrapper, "close", lambda: None)()
+    return response
 
 
 @contextmanager
