@@ -184,7 +184,7 @@ def demo(students: int, schools: int, host: str, port: int, smtp_port: int | Non
     # The mail worker is its own process, as in production; started through
     # the command line so that hotline never imports mailintake.
     worker = subprocess.Popen([sys.executable, "-m", "hotline.cli", "mail", "smtp",
-                               "--host", host, "--port", str(smtp_port)])
+                               "--host", host, "--port", str(smtp_port), "--work"])
     click.echo(f"\n学籍服务中心演示已启动：\n  网站      http://{host}:{port}/\n"
                f"  服务邮箱  smtp://{host}:{smtp_port}  收件地址 {', '.join(settings.mail_addresses)}\n"
                f"  试查数据  {Path(current_app.instance_path) / 'demo' / 'students.csv'}"

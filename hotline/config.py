@@ -57,6 +57,17 @@ class Settings:
     outbound_smtp_host: str | None = None
     outbound_smtp_port: int = 25
     mail_from: str = "66119801@moe.edu.cn"
+    # The unit whose mailbox this is: mail that names nothing routable waits
+    # in its triage queue (2014 notice item 1; the ministry for 66119801@moe.edu.cn).
+    mail_receiving_unit: str = "000000"
+    # A reply to a ticket closed at most this many days ago reopens it; a
+    # later one opens a new ticket linked to the old (issue 6 item 4).
+    mail_reopen_days: int = 30
+    # Acknowledgements to one sender per hour; past it, mail still becomes
+    # tickets but gets no acknowledgement (no mail storm with a robot). 0: none.
+    mail_ack_per_hour: int = 10
+    # Key of the HMAC in signed per-ticket reply addresses (66119801+t…@).
+    mail_reply_key: str | None = None
     # The agent console (/console/). Off: its pages answer 404.
     console_enabled: bool = True
     # 等保 level 3: an idle session ends, and repeated failed logins lock the
@@ -115,9 +126,12 @@ _KINDS = {
     "console_idle_minutes": "int",
     "console_lockout_failures": "int",
     "console_lockout_minutes": "int",
+    "mail_reopen_days": "int",
+    "mail_ack_per_hour": "int",
 }
 # Settings that count something: zero or less would switch a protection off.
-_POSITIVE = ("console_idle_minutes", "console_lockout_failures", "console_lockout_minutes")
+_POSITIVE = ("console_idle_minutes", "console_lockout_failures", "console_lockout_minutes",
+             "mail_reopen_days")
 KNOWN = {f.name for f in fields(Settings)}
 
 
@@ -151,6 +165,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     for name in _POSITIVE:
         if getattr(settings, name) < 1:
             raise ConfigError(f"XUEJI_{name.upper()}={getattr(settings, name)}: expected 1 or more")
+    if settings.mail_ack_per_hour < 0:
+        raise ConfigError(f"XUEJI_MAIL_ACK_PER_HOUR={settings.mail_ack_per_hour}: expected 0 or more")
+    if not (settings.mail_receiving_unit.isascii() and settings.mail_receiving_unit.isdigit()):
+        raise ConfigError(f"XUEJI_MAIL_RECEIVING_UNIT={settings.mail_receiving_unit!r}: expected a unit code")
     return settings
 
 
@@ -162,24 +180,38 @@ def resolve_secrets(settings: Settings, instance_path: Path) -> dict[str, str]:
     in the instance folder, so a restart keeps sessions and, above all, keeps
     stored ID hashes searchable.
     """
-    resolved = {}
-    for name in ("secret_key", "id_hash_key"):
-        value = getattr(settings, name)
-        if value:
-            if settings.env == "production" and len(value) < 32:
-                raise ConfigError(f"XUEJI_{name.upper()} must be at least 32 characters in production")
-            resolved[name] = value
-            continue
-        if settings.env == "production":
-            raise ConfigError(f"XUEJI_{name.upper()} is not set; production needs it (see README)")
-        path = instance_path / name
-        if not path.exists():
-            instance_path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        resolved[name] = path.read_text().strip()
-    return resolved
+    return {name: resolve_secret(settings, name, instance_path) for name in ("secret_key", "id_hash_key")}
+
+
+def resolve_secret(settings: Settings, name: str, instance_path: Path) -> str:
+    """One secret setting, by the rules of :func:`resolve_secrets`.
+
+    The mail worker resolves ``mail_reply_key`` with it when it starts, so
+    that the web site does not need the key of the reply addresses.
+    """
+    value = getattr(settings, name)
+    if value:
+        if settings.env == "production" and len(value) < 32:
+            raise ConfigError(f"XUEJI_{name.upper()} must be at least 32 characters in production")
+        return value
+    if settings.env == "production":
+        raise ConfigError(f"XUEJI_{name.upper()} is not set; production needs it (see README)")
+    path = instance_path / name
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        # Written aside, then linked into place: several processes starting at
+        # once (mail workers) all end up with the first one's whole key.
+        temporary = instance_path / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()
 
 
 def database_url(settings: Settings, instance_path: Path) -> str:

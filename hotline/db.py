@@ -60,6 +60,7 @@ def load_models() -> None:
     import hotline.calendar_models  # noqa: F401
     import hotline.console.models  # noqa: F401
     import hotline.console.stats_models  # noqa: F401
+    import hotline.tickets.inbox  # noqa: F401
     import hotline.tickets.models  # noqa: F401
     import lookup.models  # noqa: F401
     from hotline.tickets import notes, outbox  # noqa: F401

@@ -36,7 +36,11 @@ class MailboxHandler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
-        if address.lower() not in self.addresses:
+        # A plus-address of our mailbox (66119801+t2026-000123.<hmac>@...) is a
+        # signed per-ticket reply address: accepted here, its signature is
+        # checked by the pipeline (a tampered one just opens a new ticket).
+        local, _, domain = address.lower().rpartition("@")
+        if f"{local.split('+', 1)[0]}@{domain}" not in self.addresses:
             return ERR_550.format(address=f"<{address}>")
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"

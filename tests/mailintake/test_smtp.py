@@ -69,6 +69,16 @@ def test_a_recipient_other_than_the_mailbox_is_refused_in_rcpt(receiver, spool):
     assert spool.waiting() == []
 
 
+def test_a_plus_address_of_the_mailbox_is_accepted_for_the_pipeline_to_check(receiver, spool):
+    local, domain = MAILBOX.split("@")
+    with smtplib.SMTP("127.0.0.1", receiver) as client:
+        client.ehlo()
+        client.mail("parent@example.com")
+        accepted = client.rcpt(f"{local}+t2026-000123.0123456789@{domain}")
+        refused = client.rcpt(f"someone+t2026-000123.0123456789@{domain}")
+    assert accepted[0] == 250 and refused[0] == 550
+
+
 def test_an_oversized_message_gets_552_and_is_not_stored(receiver, spool):
     message = complaint()
     message.add_attachment(os.urandom(100 * 1024), maintype="application", subtype="pdf",
