@@ -58,6 +58,7 @@ class UTCDateTime(TypeDecorator):
 def load_models() -> None:
     """Import every module that declares tables, so ``Base.metadata`` is complete."""
     import hotline.calendar_models  # noqa: F401
+    import hotline.console.directory_models  # noqa: F401
     import hotline.console.models  # noqa: F401
     import hotline.console.stats_models  # noqa: F401
     import hotline.tickets.inbox  # noqa: F401

@@ -94,4 +94,4 @@ def _csrf(_error: CSRFError) -> tuple[str, int]:
 
 # Views register themselves on bp when imported; the order does not matter.
 import hotline.console.dashboard  # noqa: E402, F401  # the supervisors' dashboard
-from hotline.console import admin, auth, calls, home, queues, ticket_actions, tickets  # noqa: E402, F401
+from hotline.console import admin, auth, calls, directory, home, queues, ticket_actions, tickets, usage  # noqa: E402, F401, E501

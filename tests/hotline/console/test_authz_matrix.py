@@ -97,6 +97,17 @@ MATRIX: dict[str, Rule] = {
     "console.admin_disable": Rule(ADMIN, "user"),
     "console.admin_enable": Rule(ADMIN, "user"),
     "console.admin_unlock": Rule(ADMIN, "user"),
+    # Directory and address book (hotline.console.directory): everyone reads, administrators edit,
+    # for a unit of the jurisdiction (?unit=); the export is the supervisors' and administrators'.
+    "console.directory": Rule(ALL, "unit", query={"unit": INSIDE}),
+    "console.directory_channels": Rule(ADMIN, "unit", query={"unit": INSIDE}),
+    "console.registrars": Rule(ALL, "unit", query={"unit": INSIDE}),
+    "console.registrar_save": Rule(ADMIN, "unit", query={"unit": INSIDE}),
+    "console.registrar_status": Rule(ADMIN, "unit", query={"unit": INSIDE}),
+    "console.registrars_csv": Rule(DASHBOARD, "unit", query={"unit": INSIDE}),
+    # Account usage (hotline.console.usage): the dashboard's audience and scope.
+    "console.usage": Rule(DASHBOARD, "unit", query={"unit": INSIDE}),
+    "console.usage_csv": Rule(DASHBOARD, "unit", query={"unit": INSIDE}),
 }
 
 
