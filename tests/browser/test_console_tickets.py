@@ -41,12 +41,13 @@ def viewport() -> str:
 def people(live_server: LiveServer) -> dict[str, str]:
     with live_server.app.app_context():
         session = db.session()
-        for username, unit, name in (("prefhandler", PREFECTURE, "市办理员"),
-                                     ("countyhandler", COUNTY, "区办理员")):
-            create_user(session, username=username, unit_code=unit, role="handler", password=PASSWORD,
+        for username, unit, name, role in (("prefhandler", PREFECTURE, "市办理员", "handler"),
+                                           ("countyhandler", COUNTY, "区办理员", "handler"),
+                                           ("prefsupervisor", PREFECTURE, "市主管", "supervisor")):
+            create_user(session, username=username, unit_code=unit, role=role, password=PASSWORD,
                         name=name)
         session.commit()
-    return {"prefecture": "prefhandler", "county": "countyhandler"}
+    return {"prefecture": "prefhandler", "county": "countyhandler", "supervisor": "prefsupervisor"}
 
 
 @pytest.fixture
@@ -112,3 +113,13 @@ def test_a_county_answers_a_verification_form_sent_down_by_its_prefecture(
         here.get_by_role("link", name="打印").click()
     expect(printed.value.get_by_role("heading", name="群众投诉中小学生学籍管理问题核查单")).to_be_visible()
     expect(printed.value.locator("td.result")).to_have_text(RESULT)
+
+    # The prefecture's supervisor sees the ticket waiting for its decision on the dashboard.
+    supervisor = open_site(live_server)
+    log_in(supervisor, people["supervisor"])
+    supervisor.page.get_by_role("navigation", name="工作台栏目").get_by_role("link", name="督办看板").click()
+    expect(supervisor.page.get_by_role("heading", name=re.compile("^督办看板"))).to_be_visible()
+    deciding = supervisor.page.locator("table#steps tr", has_text="研究办理意见")
+    expect(deciding).to_have_count(1)
+    assert int(re.search(r"\d+", deciding.locator("td").first.inner_text())[0]) >= 1
+    supervisor.capture("console-dashboard")
