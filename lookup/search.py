@@ -25,8 +25,7 @@ _STUDENT = """SELECT s.number, s.kind, s.name, s.status, c.code, c.name,
        EXISTS (SELECT 1 FROM number_history h WHERE h.new_number = s.number)
   FROM students s JOIN schools c ON c.code = s.school_code
  WHERE """
-_UNIT = ("SELECT code, name, active, parent_code, complaint_phone, complaint_email "
-         "FROM units WHERE code = ?")
+_UNITS = "SELECT code, name, active, parent_code, complaint_phone, complaint_email FROM units WHERE code"
 
 
 @dataclass(frozen=True)
@@ -148,27 +147,46 @@ class _Unit:
     email: str | None
 
 
-def _unit(db: Statements, code: str | None) -> _Unit | None:
-    row = db.first(_UNIT, code) if code else None
-    return _Unit(*row) if row is not None else None
+def _region(code: str) -> list[str]:
+    """The unit codes a place code may lead to: its county, prefecture and province,
+    and the ministry, whose units are fetched at once."""
+    return list(dict.fromkeys((code, code[:4] + "00", code[:2] + "0000", NATIONAL_CODE)))
 
 
-def _unit_for_place(db: Statements, code: str) -> _Unit | None:
+class _Units:
+    """Units by code, fetched a region at a time: one query for what most contacts need."""
+
+    def __init__(self, db: Statements, codes: list[str]) -> None:
+        self._db = db
+        rows = db.rows(f"{_UNITS} IN ({', '.join('?' * len(codes))})", *codes)
+        self._known: dict[str, _Unit | None] = dict.fromkeys(codes)
+        self._known.update((row[0], _Unit(*row)) for row in rows)
+
+    def get(self, code: str | None) -> _Unit | None:
+        if not code:
+            return None
+        if code not in self._known:
+            row = self._db.first(f"{_UNITS} = ?", code)
+            self._known[code] = _Unit(*row) if row is not None else None
+        return self._known[code]
+
+
+def _unit_for_place(units: _Units, code: str) -> _Unit | None:
     # The nearest active unit up the division codes: county, prefecture, province.
     for candidate in (code, code[:4] + "00", code[:2] + "0000"):
-        unit = _unit(db, candidate)
+        unit = units.get(candidate)
         if unit is not None and unit.active:
             return unit
     return None
 
 
-def _with_channels(db: Statements, unit: _Unit | None) -> _Unit | None:
+def _with_channels(units: _Units, unit: _Unit | None) -> _Unit | None:
     # A unit that has published no channel sends the family to the nearest
     # ancestor that has one; if none has, to the unit itself (its directory
     # page says what is published).
     current, seen = unit, 0
     while current is not None and not (current.phone or current.email) and seen < 8:
-        current = _unit(db, current.parent_code)
+        current = units.get(current.parent_code)
         seen += 1
     return current or unit
 
@@ -182,15 +200,14 @@ def contact_for(db: Statements, query: ById | ByBirth | ByNumber) -> Contact:
     """
     school = None
     if isinstance(query, ById):
-        unit = _unit_for_place(db, query.id_number.address_code)
+        place = query.id_number.address_code
     elif isinstance(query, ByNumber):
-        unit = _unit_for_place(db, query.number.region_code)
+        place = query.number.region_code
     else:
         school = db.first("SELECT name, authority_code FROM schools WHERE code = ?", query.school_code)
-        if school is not None:
-            unit = _unit(db, school[1])
-        else:
-            unit = _unit_for_place(db, school_code_province(query.school_code) + "0000")
-    unit = _with_channels(db, unit) or _unit(db, NATIONAL_CODE)
+        place = school[1] if school is not None else school_code_province(query.school_code) + "0000"
+    units = _Units(db, _region(place))
+    unit = units.get(place) if school is not None else _unit_for_place(units, place)
+    unit = _with_channels(units, unit) or units.get(NATIONAL_CODE)
     assert unit is not None, "the national unit is seeded with the tree"
     return Contact(unit.code, unit.name, unit.phone, unit.email, school[0] if school is not None else None)
