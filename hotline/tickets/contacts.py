@@ -6,9 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from flask import current_app
-
-from lookup.privacy import id_hasher
+from lookup.limits import hasher
 
 _PHONE = re.compile(r"\+?[0-9]{5,20}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{1,63}")
@@ -61,12 +59,9 @@ def normalize_email(raw: str | None) -> str | None:
 
 
 def contact_hasher() -> Callable[[str], str]:
-    """The app's keyed hash, shared with the lookup: contacts are compared, never shown."""
-    hashers = current_app.extensions.setdefault("xueji.id_hasher", {})
-    key = current_app.config["ID_HASH_KEY"]
-    if key not in hashers:
-        hashers[key] = id_hasher(key)
-    hash_one = hashers[key]
+    """The app's keyed hash (the lookup's, one key schedule per process), with a prefix
+    that keeps contacts apart from ID numbers: contacts are compared, never shown."""
+    hash_one = hasher()
     return lambda value: hash_one("contact:" + value)
 
 
