@@ -12,7 +12,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
 import lookup.limit_storage  # noqa: F401  # memory:// limits without a timer thread per worker
-from hotline import db, web
+from hotline import db, health, logs, metrics, web
 from hotline.config import Settings, database_url, load_settings, resolve_secrets
 
 # Created here, bound to the app in create_app; routes in lookup/ and the
@@ -70,6 +70,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     limiter.init_app(app)
     csrf.init_app(app)
     web.init_app(app, production=settings.env == "production")
+    logs.init_app(app)  # every request gets an id, and is timed, counted and logged
+    metrics.init_app(app)  # /metrics
+    health.init_app(app)  # /readyz
 
     from hotline import cli
     from hotline.status import blueprint as status

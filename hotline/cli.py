@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from hotline import db
+from hotline.check import check_command
 from hotline.config import ConfigError
 
 
@@ -95,10 +96,20 @@ def serve(host: str, port: int) -> None:
 
 
 def run_web(host: str, port: int) -> None:
-    """Werkzeug's server (Flask refuses app.run() inside its own CLI)."""
-    from werkzeug.serving import run_simple
+    """Werkzeug's server (Flask refuses app.run() inside its own CLI), logging as configured."""
+    from werkzeug.serving import WSGIRequestHandler, run_simple
 
-    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
+    from hotline import logs
+
+    class RequestHandler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            # hotline.logs writes each request's line, with its path but never
+            # its query string (the status API carries a contact in it).
+            pass
+
+    logs.configure(current_app.config["XUEJI"])
+    run_simple(host, port, current_app._get_current_object(), threaded=True,  # type: ignore[attr-defined]
+               request_handler=RequestHandler)
 
 
 @click.group("import")
@@ -200,11 +211,19 @@ def demo(students: int, schools: int, host: str, port: int, smtp_port: int | Non
 def _create_app() -> Flask:
     from hotline.app import create_app
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:
+        # Here too, not only in main(): Flask's CLI prints a traceback for an
+        # app that fails to load while it lists the commands (xueji --help).
+        click.echo(f"配置错误：{exc}", err=True)
+        sys.exit(2)
 
 
 cli = FlaskGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
                  help="全国中小学生学籍信息管理系统 技术服务中心 (xueji).")
+# On the group itself, not the app: it reports a configuration that cannot build the app.
+cli.add_command(check_command)
 
 
 def main() -> None:
@@ -213,6 +232,13 @@ def main() -> None:
     except ConfigError as exc:
         click.echo(f"配置错误：{exc}", err=True)
         sys.exit(2)
+    except Exception as exc:
+        if not db.unavailable(exc):
+            raise
+        from hotline.health import error_line
+
+        click.echo(f"数据库无法连接：{error_line(exc)}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -49,11 +49,19 @@ class Settings:
     # Where raw mail is kept (a Maildir); default: "mail" in the instance folder.
     mail_spool: str | None = None
     mail_max_bytes: int = 25 * 1024 * 1024
+    # An existing mailbox the IMAP poller (xueji mail imap) takes mail from.
     imap_host: str | None = None
-    imap_port: int = 993
+    imap_port: int | None = None  # default: 993 with implicit TLS, 143 otherwise
     imap_user: str | None = None
     imap_password: str | None = None
     imap_folder: str = "INBOX"
+    # "tls" (implicit TLS), "starttls", or "plain": no encryption at all, so
+    # only when asked for by name (a loopback server, the tests).
+    imap_tls: str = "tls"
+    # A folder processed mail is moved to; unset, it stays, flagged $XuejiDone.
+    imap_done_folder: str | None = None
+    # Seconds between looks at the mailbox when the server has no IDLE.
+    imap_poll_seconds: int = 60
     outbound_smtp_host: str | None = None
     outbound_smtp_port: int = 25
     mail_from: str = "66119801@moe.edu.cn"
@@ -75,6 +83,20 @@ class Settings:
     console_idle_minutes: int = 30
     console_lockout_failures: int = 5
     console_lockout_minutes: int = 15
+    # Who may read /metrics: addresses or networks, after the trusted proxies
+    # (hotline.web.TrustedProxies); everyone else gets a 404.
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1")
+    # One JSON object per log line ("json") or lines for people ("text");
+    # unset: json in production, text otherwise.
+    log_format: str | None = None
+    # Retention (xueji purge, hotline/purge.py), in months: audit records
+    # (lookups, logins, views of personal data); automatic, bounced, looped and
+    # duplicate mail with its raw files; the contact data of closed tickets.
+    # Never under 6: network logs are kept at least six months (网络安全法
+    # article 21), and nothing else goes sooner either.
+    retain_audit_months: int = 12
+    retain_mail_months: int = 6
+    retain_contact_months: int = 24
 
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,
@@ -117,8 +139,10 @@ _KINDS = {
     "smtp_port": "int",
     "mail_max_bytes": "int",
     "imap_port": "int",
+    "imap_poll_seconds": "int",
     "outbound_smtp_port": "int",
     "trusted_proxies": "networks",
+    "metrics_allow": "networks",
     "lookup_client_limits": "limits",
     "lookup_identity_limits": "limits",
     "mail_addresses": "list",
@@ -128,11 +152,22 @@ _KINDS = {
     "console_lockout_minutes": "int",
     "mail_reopen_days": "int",
     "mail_ack_per_hour": "int",
+    "retain_audit_months": "int",
+    "retain_mail_months": "int",
+    "retain_contact_months": "int",
 }
 # Settings that count something: zero or less would switch a protection off.
 _POSITIVE = ("console_idle_minutes", "console_lockout_failures", "console_lockout_minutes",
-             "mail_reopen_days")
+             "mail_reopen_days", "imap_poll_seconds")
+# Retention settings and their floor (see Settings).
+RETENTION = ("retain_audit_months", "retain_mail_months", "retain_contact_months")
+MIN_RETENTION_MONTHS = 6
+IMAP_TLS = ("tls", "starttls", "plain")
 KNOWN = {f.name for f in fields(Settings)}
+LOG_FORMATS = ("json", "text")
+# The database URLs the service runs on: SQLite through the standard
+# library, PostgreSQL through psycopg 3 (hotline.db turns postgresql:// into it).
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -165,11 +200,32 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     for name in _POSITIVE:
         if getattr(settings, name) < 1:
             raise ConfigError(f"XUEJI_{name.upper()}={getattr(settings, name)}: expected 1 or more")
+    for name in RETENTION:
+        if getattr(settings, name) < MIN_RETENTION_MONTHS:
+            raise ConfigError(f"XUEJI_{name.upper()}={getattr(settings, name)}: expected "
+                              f"{MIN_RETENTION_MONTHS} or more (records are kept at least 6 months)")
     if settings.mail_ack_per_hour < 0:
         raise ConfigError(f"XUEJI_MAIL_ACK_PER_HOUR={settings.mail_ack_per_hour}: expected 0 or more")
     if not (settings.mail_receiving_unit.isascii() and settings.mail_receiving_unit.isdigit()):
         raise ConfigError(f"XUEJI_MAIL_RECEIVING_UNIT={settings.mail_receiving_unit!r}: expected a unit code")
+    _check_imap(settings)
+    if settings.log_format not in (None, *LOG_FORMATS):
+        raise ConfigError(f"XUEJI_LOG_FORMAT={settings.log_format!r}: expected json or text")
+    if settings.database_url:
+        check_database_url(settings.database_url)
     return settings
+
+
+def _check_imap(settings: Settings) -> None:
+    if settings.imap_tls not in IMAP_TLS:
+        raise ConfigError(f"XUEJI_IMAP_TLS={settings.imap_tls!r}: expected one of {', '.join(IMAP_TLS)}")
+    if settings.imap_port is not None and not 0 < settings.imap_port < 65536:
+        raise ConfigError(f"XUEJI_IMAP_PORT={settings.imap_port}: expected a port number")
+    # The folder is part of every message's key in received_mail (255 characters).
+    if not settings.imap_folder or len(settings.imap_folder) > 200:
+        raise ConfigError("XUEJI_IMAP_FOLDER: expected a folder name of at most 200 characters")
+    if settings.imap_done_folder == settings.imap_folder:
+        raise ConfigError("XUEJI_IMAP_DONE_FOLDER must differ from XUEJI_IMAP_FOLDER")
 
 
 def resolve_secrets(settings: Settings, instance_path: Path) -> dict[str, str]:
@@ -220,3 +276,59 @@ def database_url(settings: Settings, instance_path: Path) -> str:
         return settings.database_url
     instance_path.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{instance_path / 'xueji.sqlite3'}"
+
+
+def mail_store_path(settings: Settings, instance_path: Path | str) -> Path:
+    """The raw-mail store: ``XUEJI_MAIL_SPOOL``, or ``mail/`` in the instance folder.
+
+    Defined here, not in the mail worker, because the console reads the
+    quarantined raw mail from the same store (and hotline never imports
+    mailintake).
+
+    >>> mail_store_path(Settings(), "/srv/xueji/instance")
+    PosixPath('/srv/xueji/instance/mail')
+    >>> mail_store_path(Settings(mail_spool="/var/spool/xueji"), "/srv/xueji/instance")
+    PosixPath('/var/spool/xueji')
+    """
+    return Path(settings.mail_spool or Path(instance_path) / "mail")
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a database URL the service cannot run on, with one line that shows no password.
+
+    >>> check_database_url("postgresql://xueji:secret@db.internal/xueji")
+    >>> check_database_url("postgres://xueji:secret@db.internal/xueji")
+    Traceback (most recent call last):
+    ...
+    hotline.config.ConfigError: XUEJI_DATABASE_URL=postgres://xueji:***@db.internal/xueji: \
+unsupported scheme 'postgres'; expected postgresql://USER@HOST/DB or sqlite:///PATH
+    >>> check_database_url("db.internal/xueji")
+    Traceback (most recent call last):
+    ...
+    hotline.config.ConfigError: XUEJI_DATABASE_URL is not a database URL; expected \
+postgresql://USER@HOST/DB or sqlite:///PATH
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    expected = "expected postgresql://USER@HOST/DB or sqlite:///PATH"
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # Not echoed: whatever it is, it may hold a password.
+        raise ConfigError(f"XUEJI_DATABASE_URL is not a database URL; {expected}") from None
+    if parsed.drivername not in DATABASE_SCHEMES:
+        raise ConfigError(f"XUEJI_DATABASE_URL={parsed.render_as_string(hide_password=True)}: "
+                          f"unsupported scheme {parsed.drivername!r}; {expected}")
+
+
+def prometheus_multiproc_dir(environ: Mapping[str, str] | None = None) -> str | None:
+    """prometheus-client's own ``PROMETHEUS_MULTIPROC_DIR``, when set (gunicorn's workers).
+
+    The library reads it itself, when it is imported, to keep its counters
+    in files every worker can read; /metrics reads it here to know that it
+    must add up those files (hotline.metrics). Not an ``XUEJI_*`` setting,
+    because the name is the library's.
+    """
+    environ = os.environ if environ is None else environ
+    return environ.get("PROMETHEUS_MULTIPROC_DIR") or None

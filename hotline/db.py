@@ -8,12 +8,15 @@ exception never leaves half a change behind.
 from __future__ import annotations
 
 import datetime
+import logging
 from importlib.resources import as_file, files
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, inspect
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, inspect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 # Constraint names are spelled out so that Alembic migrations name them the
 # same way on SQLite and PostgreSQL.
@@ -104,6 +107,11 @@ def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         raise exc.InvalidatePoolError("the server closed the connection")
 
 
+# Seconds a new PostgreSQL connection may take (psycopg's connect_timeout),
+# unless the URL sets its own.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the settings this service relies on."""
     if url.startswith("postgresql://"):
@@ -114,9 +122,56 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
         return engine
+    if "connect_timeout" not in make_url(url).query:
+        # A database host that does not answer at all (a network partition,
+        # a machine being replaced) must not hold a request until the
+        # operating system gives up, minutes later: the site answers 503
+        # (hotline.web) after a few seconds instead.
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     engine = create_engine(url, **kwargs)
     event.listen(engine, "checkout", _closed_by_server)
     return engine
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be used right now, rather than that a
+    statement is wrong: the server is down or restarting, a connection broke, the pool
+    is exhausted, an SQLite file cannot be opened or stays locked.
+
+    SQLAlchemy wraps the driver's errors, except on the lookup's own statements
+    (lookup.dbapi), which meet the driver's classes directly.
+
+    >>> import sqlite3
+    >>> from sqlalchemy import exc
+    >>> unavailable(exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("unable to open")))
+    True
+    >>> unavailable(exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE")))
+    False
+    >>> unavailable(sqlite3.OperationalError("database is locked"))
+    True
+    >>> unavailable(sqlite3.OperationalError('near "SELEC": syntax error'))
+    False
+    """
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy import exc
+
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig
+    if isinstance(error, sqlite3.OperationalError):
+        # SQLite says OperationalError of a syntax error too: that one is our bug (a 500).
+        return any(words in str(error).lower() for words in _SQLITE_UNAVAILABLE)
+    return isinstance(error, exc.TimeoutError | exc.DisconnectionError | psycopg.OperationalError
+                      | psycopg.InterfaceError)
+
+
+# What SQLite says when its file cannot be used: missing or unreadable, held
+# by a writer past busy_timeout, a failing disk, or not migrated yet.
+_SQLITE_UNAVAILABLE = ("unable to open", "database is locked", "disk i/o error", "no such table")
 
 
 def is_postgresql(engine_or_session: Engine | Session) -> bool:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 
@@ -80,7 +80,11 @@ def _wants_json() -> bool:
 
 
 _TITLES = {400: "请求有误", 404: "页面不存在", 405: "访问方式不正确", 413: "提交内容过大",
-           429: "查询过于频繁", 500: "系统繁忙"}
+           429: "查询过于频繁", 500: "系统繁忙", 503: "服务暂时不可用"}
+# What a client is told to wait when the database is away (a PostgreSQL
+# restart takes seconds; a failover, tens of seconds).
+RETRY_AFTER_SECONDS = 30
+UNAVAILABLE = "数据库暂时无法访问，本次请求未能完成，请稍后再试。"
 
 
 def _reply(code: int, message: str, error: str, **extra: Any) -> tuple[Response | str, int]:
@@ -141,3 +145,43 @@ def init_app(app: Flask, *, production: bool) -> None:
     @app.errorhandler(500)
     def server_error(_error: Exception):
         return _reply(500, "系统繁忙，请稍后再试。", "server_error")
+
+    for error_class in _database_errors():
+        app.register_error_handler(error_class, database_unavailable)
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy import exc
+
+    return (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError,
+            psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError)
+
+
+def database_unavailable(error: Exception) -> Response:
+    """503 while the database cannot be used: a clear page (JSON under /api/) and Retry-After.
+
+    The request's session is rolled back when its context ends, and the pool
+    replaces broken connections on their next checkout (hotline.db), so the
+    site recovers by itself when the database is back.
+    """
+    from hotline import db
+    from hotline.health import error_line
+
+    if not db.unavailable(error):
+        raise error  # a wrong statement: our bug, Flask's 500
+    current_app.logger.warning("database unavailable: %s", error_line(error))
+    if _wants_json():
+        response = jsonify(error="unavailable", message=UNAVAILABLE, retry_after=RETRY_AFTER_SECONDS)
+    else:
+        # Rendered without the blueprints' context processors: the console's
+        # would read the signed-in user from the very database that is away.
+        page = current_app.jinja_env.get_template("error.html").render(
+            code=503, title=_TITLES[503], message=UNAVAILABLE)
+        response = Response(page, content_type="text/html; charset=utf-8")
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response

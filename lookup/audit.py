@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from flask import request
+from prometheus_client import Counter
 
 from lookup.dbapi import Statements
 
@@ -14,6 +15,10 @@ if TYPE_CHECKING:
     from lookup.limits import Asked
 
 log = logging.getLogger("xueji.lookup")
+# Counted where the audit row is written, so the metric and the audit table
+# agree; labelled by channel and outcome only (hotline.metrics serves it).
+LOOKUPS = Counter("xueji_lookups", "Lookups answered or refused, by channel (web, api) and outcome "
+                  "(found, replaced, not_found, invalid, limited).", ["channel", "outcome"])
 
 # The columns of lookup.models.LookupAudit; the id is the database's.
 _INSERT = ("INSERT INTO lookup_audit (at, channel, kind, outcome, client, identity, field) "
@@ -32,6 +37,7 @@ def record(db: Statements, asked: Asked, outcome: str) -> None:
     error = asked.error
     db.run(_INSERT, db.timestamp_in(datetime.datetime.now(datetime.UTC)), asked.channel, asked.kind,
            outcome, (request.remote_addr or "")[:45], identity, error.field if error is not None else None)
+    LOOKUPS.labels(asked.channel, outcome).inc()
     if log.isEnabledFor(logging.INFO):
         log.info("lookup channel=%s kind=%s outcome=%s identity=%s%s", asked.channel, asked.kind or "-",
                  outcome, identity[:12] if identity else "-",
