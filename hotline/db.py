@@ -199,9 +199,19 @@ def session() -> Session:
 
 def _close_session(_exc: BaseException | None) -> None:
     db_session = g.pop("db_session", None)
-    if db_session is not None:
+    if db_session is None:
+        return
+    try:
         # Anything not committed by the boundary is abandoned, never half-kept.
         db_session.rollback()
+    except Exception as error:
+        # A server that went away during the request (a PostgreSQL restart)
+        # makes the rollback fail too. The answer has been chosen already (the
+        # 503 page); raising here would turn it into gunicorn's bare 500.
+        if not unavailable(error):
+            raise
+        log.warning("database went away before the end of the request: %s", type(error).__name__)
+    finally:
         db_session.close()
 
 

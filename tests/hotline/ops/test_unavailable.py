@@ -119,3 +119,27 @@ def test_a_statement_that_is_wrong_is_still_a_500(make_own_app, own_database):
     response = app.test_client().get("/ops-test-bad-sql")
     assert response.status_code == 500 and "系统繁忙" in response.get_data(as_text=True)
 
+
+def test_a_connection_lost_at_the_end_of_a_request_does_not_spoil_its_answer(outage, make_own_app, backend):
+    """The server goes away after the request's last statement: the rollback
+    that ends every request fails, and must not turn the answer already made
+    into gunicorn's bare 500 (seen in bench/system.py's PostgreSQL restart)."""
+    if backend != "postgresql":
+        pytest.skip("an SQLite connection keeps its open file")
+    from sqlalchemy import text
+
+    from hotline import db
+
+    outage.end()
+    app = make_own_app(outage.url)
+
+    @app.get("/ops-test-cut-after-use")
+    def cut_after_use():
+        db.session().execute(text("SELECT 1"))  # the connection stays checked out
+        outage.start()  # the server restarts under it
+        return "answered"
+
+    response = app.test_client().get("/ops-test-cut-after-use")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "answered")
+    outage.end()
+    assert app.test_client().get("/directory").status_code == 200
