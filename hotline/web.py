@@ -18,8 +18,11 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 
        "frame-ancestors 'none'; base-uri 'none'")
 _HEADERS = {
     "Content-Security-Policy": CSP,
-    # A lookup's answer page must not tell the next site where the parent came from.
-    "Referrer-Policy": "no-referrer",
+    # A lookup's answer page must not tell the next site where the parent came
+    # from; our own forms do send it back to us, because Flask-WTF's CSRF check
+    # refuses a POST over HTTPS without a same-origin Referer (behind nginx,
+    # "no-referrer" made every form fail with 400).
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",

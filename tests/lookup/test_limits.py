@@ -10,6 +10,7 @@ every refused request audited as ``limited``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -179,6 +180,25 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(make_ap
         assert api(client, by_id(), addr="10.0.0.1", **{"X-Forwarded-For": second}).status_code == 200
     # The audit names the real clients, never the proxy.
     assert {row.client for row in audits(session)} == {first, second}
+
+
+def test_behind_the_tls_proxy_the_form_posts_with_the_referer_browsers_send(make_app, registry):
+    """nginx terminates TLS: the app sees HTTPS and Flask-WTF wants a same-origin
+    Referer, which our Referrer-Policy lets the browser send (and only to us)."""
+    client = make_app(trusted_proxies=("10.0.0.1",)).test_client()
+    proxied = {"REMOTE_ADDR": "10.0.0.1"}
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"}
+    page = client.get("/", base_url="https://xueji.example", environ_base=proxied, headers=headers)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    form = {"csrf_token": token, "name": NAME, "id_number": registry.g_id}
+    answer = client.post("/lookup", data=form, base_url="https://xueji.example", environ_base=proxied,
+                         headers={**headers, "Referer": "https://xueji.example/"})
+    assert answer.status_code == 200 and registry.g_id in answer.get_data(as_text=True)
+    # What Flask-WTF does with a Referer of another site (or none) over HTTPS.
+    stranger = client.post("/lookup", data=form, base_url="https://xueji.example", environ_base=proxied,
+                           headers={**headers, "Referer": "https://evil.example/"})
+    assert stranger.status_code == 400
 
 
 def test_from_an_untrusted_peer_forwarded_for_does_not_help(make_app, registry, session):

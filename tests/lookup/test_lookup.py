@@ -219,7 +219,7 @@ def test_security_headers(client):
     headers = client.get("/").headers
     csp = headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "script-src" not in csp and "default-src 'none'" in csp
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"  # never to another site
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
