@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.calendar import WorkCalendar
-from hotline.config import resolve_secret
+from hotline.config import mail_store_path, resolve_secret
 from hotline.tickets.contacts import contact_hasher
 from lookup.privacy import id_hasher
 from mailintake.parsing import Limits
@@ -91,6 +91,5 @@ class MailConfig:
 
 
 def store_path(app: Flask) -> Path:
-    """The raw-mail store: ``XUEJI_MAIL_SPOOL``, or ``mail/`` in the instance folder."""
-    settings = app.config["XUEJI"]
-    return Path(settings.mail_spool or Path(app.instance_path) / "mail")
+    """The raw-mail store (defined in ``hotline.config``, which the console reads it by too)."""
+    return mail_store_path(app.config["XUEJI"], app.instance_path)

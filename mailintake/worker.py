@@ -18,6 +18,14 @@ Exactly once, whatever happens:
   file collide on the unique key ``(source, source_key)`` of
   ``received_mail`` — on PostgreSQL the second waits for the first's commit,
   then rolls back cleanly and only moves the file. No lock of our own.
+
+Each pass first takes up the replays asked for in the console (issue 6
+item 8, :func:`replay`): a copy of the quarantined raw message is stored
+into ``new/`` (fsynced) *before* the request is marked done, so a crash
+in between leaves the request pending and the next pass stores a second
+copy; the pipeline records that one as a ``duplicate`` of the first (or, if
+the first was quarantined again, lets it supersede it). The other order
+could mark a request done whose copy never reached the disk.
 """
 
 from __future__ import annotations
@@ -33,10 +41,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hotline import db
+from hotline.tickets.inbox import ReceivedMail, raw_file, replay_pending_clause
 from hotline.tickets.intake import now
 from mailintake.config import MailConfig
 from mailintake.intake import Outcome, deliver
@@ -79,10 +89,89 @@ def take(session: Session, spool: Spool, path: Path, config: MailConfig) -> Outc
     return outcome
 
 
+def _claim_replay(session: Session) -> tuple[int, str, bool] | None:
+    """The oldest pending replay request, locked until the commit: (row id, raw_path, still waiting).
+
+    A write first, as in mailintake.sender.claim: on SQLite it takes the
+    database's write lock before anything is read, on PostgreSQL the row
+    lock with SKIP LOCKED, so two workers never take the same request at once.
+    """
+    oldest = (select(ReceivedMail.id).where(replay_pending_clause())
+              .order_by(ReceivedMail.replay_requested_at, ReceivedMail.id).limit(1)
+              .with_for_update(skip_locked=True))  # rendered on PostgreSQL only
+    claimed = session.execute(
+        update(ReceivedMail).where(ReceivedMail.id == oldest.scalar_subquery())
+        .values(replay_requested_at=ReceivedMail.replay_requested_at)
+        .returning(ReceivedMail.id, ReceivedMail.raw_path, ReceivedMail.outcome, ReceivedMail.replayed_by)
+        .execution_options(synchronize_session=False)).first()
+    if claimed is None:
+        return None
+    row_id, raw_path, outcome, replayed_by = claimed
+    return row_id, raw_path, outcome == "quarantine" and replayed_by is None
+
+
+def _settle(session: Session, row_id: int, **values: object) -> None:
+    session.execute(update(ReceivedMail).where(ReceivedMail.id == row_id, replay_pending_clause())
+                    .values(**values).execution_options(synchronize_session=False))
+    session.commit()
+
+
+def replay(session: Session, spool: Spool) -> int:
+    """Store a copy of every quarantined message whose replay was asked for; returns how many.
+
+    The copy lands in ``new/`` and the same pass of :func:`drain` takes it
+    through the pipeline. A request whose raw file is gone (or whose path
+    leads out of the store) cannot be carried out: it is withdrawn with an
+    error in the log, and the console shows why. A store that fails (a full
+    disk) leaves the request pending for the next pass.
+    """
+    pending = session.scalar(select(ReceivedMail.id).where(replay_pending_clause()).limit(1))
+    # End the read: on SQLite a transaction that read before it writes may
+    # find its snapshot stale when it comes to the write, so claims start afresh.
+    session.commit()
+    if pending is None:
+        return 0
+    stored = 0
+    while (claimed := _claim_replay(session)) is not None:
+        row_id, raw_path, waiting = claimed
+        if not waiting:
+            # Replayed meanwhile (xueji mail ingest of the same file): nothing left to do.
+            _settle(session, row_id, replay_requested_at=None, replay_requested_by=None)
+            continue
+        path = raw_file(spool.root, raw_path)
+        try:
+            raw = path.read_bytes() if path is not None else None
+        except FileNotFoundError:
+            raw = None
+        except OSError as error:
+            session.rollback()
+            log.error("mail replay of received_mail %d: %s reading the raw file; retrying later",
+                      row_id, type(error).__name__)
+            break
+        if raw is None:
+            log.error("mail replay of received_mail %d: the raw file is missing or outside the store; "
+                      "request withdrawn", row_id)
+            _settle(session, row_id, replay_requested_at=None, replay_requested_by=None)
+            continue
+        try:
+            name = spool.store(raw)  # durable in new/ before the request is marked done
+        except OSError as error:
+            session.rollback()
+            log.error("mail replay of received_mail %d: %s storing the copy; retrying later",
+                      row_id, type(error).__name__)
+            break
+        _settle(session, row_id, replay_stored_as=name)
+        log.info("mail replay of received_mail %d: stored again as %s", row_id, name)
+        stored += 1
+    session.commit()  # the last, empty claim
+    return stored
+
+
 def drain(session: Session, spool: Spool, config: MailConfig, *, stop: threading.Event | None = None,
           report: Callable[[Path, Outcome], None] | None = None) -> Counter[str]:
-    """Take up every message waiting in ``new/`` once; returns the outcomes counted."""
+    """Take up the replays asked for, then every message waiting in ``new/``, once; returns the outcomes."""
     counts: Counter[str] = Counter()
+    replay(session, spool)
     waiting = spool.waiting()
     if len(waiting) > 1:
         # Workers that walked new/ in the same order would meet on every file.

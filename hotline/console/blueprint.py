@@ -94,4 +94,5 @@ def _csrf(_error: CSRFError) -> tuple[str, int]:
 
 # Views register themselves on bp when imported; the order does not matter.
 import hotline.console.dashboard  # noqa: E402, F401  # the supervisors' dashboard
+import hotline.console.mail_quarantine  # noqa: E402, F401  # quarantined mail and its replay
 from hotline.console import admin, auth, calls, directory, home, queues, ticket_actions, tickets, usage  # noqa: E402, F401, E501

@@ -24,6 +24,7 @@ from flask import Flask
 
 from hotline.tickets.workflow import Actor, issue_verification
 from tests.hotline.console.conftest import COUNTY, OTHER_CITY_COUNTY, log_in
+from tests.hotline.console.mail_support import mailbox_unit, message, quarantined
 from tests.hotline.console.ticket_support import day, desk, token
 
 ALL = ("agent", "handler", "supervisor", "admin")
@@ -33,8 +34,11 @@ STAFF = ("agent", "handler", "supervisor")
 ADMIN = ("admin",)
 CALLS = ("agent", "supervisor", "admin")  # hotline.console.calls.CALL_ROLES
 DASHBOARD = ("supervisor", "admin")  # hotline.console.dashboard.ROLES
+MAIL = ("agent", "supervisor", "admin")  # hotline.console.mail_quarantine.VIEW_ROLES
+MAIL_RAW = ("agent", "admin")  # hotline.console.mail_quarantine.RAW_ROLES
 INSIDE, OUTSIDE = COUNTY, OTHER_CITY_COUNTY
 SUBJECT = "矩阵测试工单事由"
+MAIL_SUBJECT = "矩阵测试隔离邮件"
 TARGET = "matrixtarget"
 
 
@@ -108,6 +112,11 @@ MATRIX: dict[str, Rule] = {
     # Account usage (hotline.console.usage): the dashboard's audience and scope.
     "console.usage": Rule(DASHBOARD, "unit", query={"unit": INSIDE}),
     "console.usage_csv": Rule(DASHBOARD, "unit", query={"unit": INSIDE}),
+    # Quarantined mail (hotline.console.mail_quarantine): the mailbox's unit (here: inside) and above.
+    "console.mail_quarantine": Rule(MAIL, "mail"),
+    "console.mail_quarantine_detail": Rule(MAIL, "mail"),
+    "console.mail_quarantine_raw": Rule(MAIL_RAW, "mail"),
+    "console.mail_quarantine_replay": Rule(MAIL_RAW, "mail"),
 }
 
 
@@ -130,12 +139,14 @@ def world(app, make_user) -> dict[str, object]:
                                   facts="核实", calendar=d.calendar, at=day(3, 3))[0]
         values = {"number": ticket.number, "form_number": form.number, "name": "units"}
     values["user_id"] = make_user(TARGET, INSIDE, "agent").id
+    mailbox_unit(app, INSIDE)
+    values["mail_id"] = quarantined(app, message(subject=MAIL_SUBJECT))
     for role in ALL:
         make_user(f"{role}in", INSIDE, role)
         make_user(f"{role}out", OUTSIDE, role)
     # What the outside unit must never be shown.
     values["secrets"] = (ticket.number, form.number, SUBJECT, TARGET, "matrix@example.com",
-                         "m****@example.com")
+                         "m****@example.com", MAIL_SUBJECT, "z****@qq.com")
     return values
 
 
