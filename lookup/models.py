@@ -91,7 +91,8 @@ class School(Base):
     __tablename__ = "schools"
 
     code: Mapped[str] = mapped_column(String(10), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128))
+    # Indexed: mail that names a school (仙桃市第一中学) finds it by its exact name.
+    name: Mapped[str] = mapped_column(String(128), index=True)
     division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"))
     authority_code: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)
 

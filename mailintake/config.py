@@ -79,7 +79,8 @@ class MailConfig:
         if self._places is None:
             from lookup.models import Division
 
-            self._places = PlaceIndex(session.execute(select(Division.code, Division.name)))
+            rows = session.execute(select(Division.code, Division.name, Division.valid_to))
+            self._places = PlaceIndex(rows)
         return self._places
 
     def calendar(self, session: Session) -> WorkCalendar:

@@ -1,4 +1,4 @@
-"""What a message names, for routing: school codes, student and ID numbers, places.
+"""What a message names, for routing: school codes and names, student and ID numbers, places.
 
 Pure: the caller passes the divisions as (code, name) pairs (or a built
 :class:`~mailintake.places.PlaceIndex`) and the keyed hasher of
@@ -27,7 +27,9 @@ from lookup.numbers import (
     parse_id_number,
     parse_student_number,
 )
+from mailintake import school_names
 from mailintake.places import PlaceIndex, PlaceMention
+from mailintake.school_names import SchoolMention
 
 Hasher = Callable[[str], str]
 
@@ -70,10 +72,25 @@ class Candidates:
     student_numbers: tuple[str, ...] = ()  # J and L numbers: no identity data inside
     ids: tuple[IdMention, ...] = ()
     places: tuple[PlaceMention, ...] = ()
+    school_names: tuple[SchoolMention, ...] = ()  # see mailintake.school_names
 
     @property
     def empty(self) -> bool:
-        return not (self.school_codes or self.student_numbers or self.ids or self.places)
+        return not (self.school_codes or self.student_numbers or self.ids or self.places or self.school_names)
+
+    @property
+    def place_codes(self) -> tuple[str, ...]:
+        return place_codes(self.places)
+
+
+def place_codes(places: Iterable[PlaceMention]) -> tuple[str, ...]:
+    """Every division the places may be, those a name gives alone first.
+
+    >>> place_codes([PlaceMention("朝阳区", ("110105", "220104")), PlaceMention("河北", ("130000",))])
+    ('130000', '110105', '220104')
+    """
+    ordered = sorted(places, key=lambda p: len(p.codes) > 1)
+    return tuple(dict.fromkeys(code for place in ordered for code in place.codes))
 
 
 def normalise(text: str) -> str:
@@ -129,7 +146,7 @@ class _Found:
 
 def candidates(text: str, *, divisions: PlaceIndex | Iterable[tuple[str, str]] = (),
                hasher: Hasher, today: datetime.date | None = None) -> Candidates:
-    """The school codes, student numbers, ID numbers and places ``text`` names.
+    """The school codes, student numbers, ID numbers, places and school names ``text`` names.
 
     >>> from lookup.privacy import id_hasher
     >>> found = candidates("孩子身份证 11010519491231002x，学校 2111000001，家在北京市海淀区",
@@ -154,5 +171,6 @@ def candidates(text: str, *, divisions: PlaceIndex | Iterable[tuple[str, str]] =
             last = next((last for last in range(len(groups), first, -1)
                          if found.take(letter if first == 0 else "", "".join(groups[first:last]))), first + 1)
             first = last
-    return Candidates(tuple(found.schools), tuple(found.students), tuple(found.ids.values()),
-                      places.find(normal))
+    mentioned = places.find(normal)
+    return Candidates(tuple(found.schools), tuple(found.students), tuple(found.ids.values()), mentioned,
+                      school_names.find(normal, places, place_codes(mentioned)))

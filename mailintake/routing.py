@@ -1,17 +1,23 @@
 """What a message names, resolved against the registry, for the one routing function.
 
 :func:`mailintake.extract.candidates` finds school codes, student numbers,
-ID numbers and place names in the text; this module looks them up:
+ID numbers, school names and place names in the text; this module looks
+them up. Precedence, strongest evidence first (each level is used only when the ones
+before it identify no school):
 
-- a 学校标识码 the registry knows is a school of the matter;
-- a J or L number (or an old number that became another, through the
-  number history) is a student, and the student's school is a school of
-  the matter; so is the school of a student whose ID number (or the ID
-  number inside a G number) matches ``students.id_hash`` — only the keyed
-  hash is ever compared;
-- with no school at all, the places named give the unit: the deepest when
-  they lie on one line of the tree (北京市海淀区 → 海淀区), otherwise their
-  lowest common authority, as the 2014 notice item 1 does for schools.
+1. numbers: a 学校标识码 the registry knows is a school of the matter;
+   a J or L number (or an old number that became another, through the
+   number history) is a student, and the student's school is a school of
+   the matter; so is the school of a student whose ID number (or the ID
+   number inside a G number) matches ``students.id_hash`` — only the keyed
+   hash is ever compared;
+2. school names (仙桃市第一中学, 仙桃一中, 第一中学 with 仙桃 named elsewhere;
+   :mod:`mailintake.school_match`); a name that stands for several schools
+   is not guessed: the mail is triaged with the candidates shown, and the
+   places do not route it either;
+3. places: the unit they name, the deepest when they lie on one line of the
+   tree (北京市海淀区 → 海淀区), otherwise their lowest common authority, as
+   the 2014 notice item 1 does for schools.
 
 The schools then go to ``hotline.routing.route`` through ``create_ticket``
 (2014 notice item 1). What nothing resolves is shown in the trace as a
@@ -32,6 +38,7 @@ from hotline.routing_rule import RoutingError, Tree, UnitRef, chain, lowest_comm
 from hotline.tickets.intake import StudentRef
 from lookup.models import NumberChange, School, Student, Unit
 from mailintake.extract import Candidates
+from mailintake.school_match import resolve_names
 
 # A mail that lists more schools than this is no complaint about each of
 # them (a pasted spreadsheet); the first ones route it, the agent sees all.
@@ -166,11 +173,22 @@ def resolve(session: Session, found: Candidates) -> MailRoute:
     if len(schools) > MAX_SCHOOLS:
         trace.append(f"邮件涉及 {len(schools)} 所学校，按前 {MAX_SCHOOLS} 所分办")
         schools = schools[:MAX_SCHOOLS]
+    ambiguous = False
+    if schools and found.school_names:
+        written = "、".join(m.written for m in found.school_names)
+        trace.append(f"邮件提到的学校名称（已有学校标识码或学籍号，未用于分办）：{written}")
+    elif found.school_names:
+        by_name = resolve_names(session, found.school_names, found.place_codes)
+        trace.extend(by_name.trace)
+        schools, ambiguous = list(by_name.school_codes[:MAX_SCHOOLS]), by_name.ambiguous
     place_unit = None
-    if schools:
+    if schools or ambiguous:
         if found.places:
             places = "、".join(p.text for p in found.places[:10])
-            trace.append(f"邮件提到的地名（已有学校，未用于分办）：{places}")
+            held = "已有学校" if schools else "学校名称待确定"
+            trace.append(f"邮件提到的地名（{held}，未用于分办）：{places}")
+        if ambiguous:
+            trace.append("邮件中的学校名称对应多所学校，不作推测，由受理单位分办")
     else:
         place_unit, lines = _place_unit(session, found)
         trace.extend(lines)

@@ -15,7 +15,7 @@ from lookup.divisions import read_stdnum
 from lookup.numbers import id_check_char, make_j_number, make_l_number
 from lookup.privacy import id_hasher
 from mailintake.extract import Candidates, candidates
-from mailintake.places import PlaceIndex
+from mailintake.places import PlaceIndex, PlaceMention
 
 HASH = id_hasher(b"test-key")
 TODAY = datetime.date(2026, 3, 1)
@@ -150,3 +150,26 @@ def test_ambiguous_or_everyday_short_forms_are_not_places(places, text):
 def test_nothing_routable_is_empty():
     assert found("老师好，请问怎么查询？").empty
     assert not found("学校 2111000001").empty
+
+
+def test_school_names_are_candidates_with_the_places_of_the_mail(places):
+    result = found("孩子在第一中学读书，我们是湖北仙桃的", places)
+    [name] = result.school_names
+    assert name.written == "第一中学" and "仙桃市第一中学" in name.forms
+    assert result.place_codes == ("420000", "429004")
+    assert not found("仙桃一中", places).empty
+
+
+def test_place_codes_list_places_named_alone_first():
+    both, one = PlaceMention("朝阳区", ("110105", "220104")), PlaceMention("河北", ("130000",))
+    result = Candidates(places=(both, one))
+    assert result.place_codes == ("130000", "110105", "220104")
+
+
+def test_a_name_means_the_current_division_not_an_abolished_one_of_that_name():
+    # GB/T 2260 reuses names: 仙桃市 was 422401 until 1996, 石家庄地区 was abolished in 1993.
+    index = PlaceIndex([("422401", "仙桃市", 1996), ("429004", "仙桃市", None), ("130100", "石家庄市", None),
+                        ("132300", "石家庄地区", 1993), ("420000", "湖北省", None)])
+    assert [p.codes for p in index.find("湖北仙桃市，石家庄")] == [("420000",), ("429004",), ("130100",)]
+    both = PlaceIndex([("422401", "仙桃市"), ("429004", "仙桃市")])  # no dates: both kept
+    assert [p.codes for p in both.find("仙桃市")] == [("422401", "429004")]
