@@ -39,6 +39,11 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(user_group)
     app.cli.add_command(dashboard_group)
+    from hotline.backup_cli import backup_group
+    from hotline.purge_cli import purge_command
+
+    app.cli.add_command(purge_command)
+    app.cli.add_command(backup_group)
 
 
 @contextlib.contextmanager

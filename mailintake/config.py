@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hotline.calendar import WorkCalendar
 from hotline.config import mail_store_path, resolve_secret
+from hotline.tickets.attachments import attachments_folder
 from hotline.tickets.contacts import contact_hasher
 from lookup.privacy import id_hasher
 from mailintake.parsing import Limits
@@ -65,7 +66,7 @@ class MailConfig:
             ack_per_hour=settings.mail_ack_per_hour,
             limits=Limits(max_bytes=settings.mail_max_bytes),
             store=store_path(app),
-            attachments=instance / "attachments",
+            attachments=attachments_folder(instance),
             hash_id=id_hasher(app.config["ID_HASH_KEY"]),
             hash_contact=contact_hasher(),
         )

@@ -18,6 +18,12 @@ MAX_SIZE = 10 * 1024 * 1024  # per file
 MAX_COUNT = 20  # per ticket
 
 
+def attachments_folder(instance_path: Path | str) -> Path:
+    """Where ticket attachments are kept: ``attachments/`` in the instance folder
+    (the mail worker stores there, the backup copies from there)."""
+    return Path(instance_path) / "attachments"
+
+
 def safe_filename(name: str) -> str:
     """A display name without paths or control characters (the stored file is named by hash).
 
