@@ -2,8 +2,9 @@
 
 Settings are read in ``hotline.config`` only (STYLE habit 5); this module
 turns them into what the pipeline uses: our addresses, the receiving unit,
-the keys, the limits, the raw-mail store, and two things worth keeping
-between messages (the place-name index and the working-day calendar).
+the keys, the limits, the raw-mail store, and three things worth keeping
+between messages (the place-name index, the working-day calendar and the
+authority tree).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from hotline.calendar import WorkCalendar
 from hotline.config import mail_store_path, resolve_secret
+from hotline.routing import TreeCache
 from hotline.tickets.attachments import attachments_folder
 from hotline.tickets.contacts import contact_hasher
 from lookup.privacy import id_hasher
@@ -51,6 +53,8 @@ class MailConfig:
     loop_header: str = LOOP_HEADER
     _places: PlaceIndex | None = field(default=None, repr=False)
     _calendar: tuple[float, WorkCalendar] | None = field(default=None, repr=False)
+    # The authority tree, read again at most every hotline.routing.TREE_SECONDS.
+    tree: TreeCache = field(default_factory=TreeCache, repr=False)
 
     @classmethod
     def from_app(cls, app: Flask) -> MailConfig:

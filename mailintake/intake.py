@@ -29,12 +29,14 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from hotline import routing
 from hotline.tickets.contacts import ContactError, normalize_email
 from hotline.tickets.inbox import ReceivedMail
 from hotline.tickets.intake import now
@@ -55,6 +57,12 @@ log = logging.getLogger(__name__)
 _OUR_TRACE = re.compile(rb"\AReturn-Path: <[^\r\n]*>\r\nReceived: from [^\r\n]*\r\n"
                         rb"\tby [^\r\n]* with E?SMTP for <([^<>\r\n]*)>; [^\r\n]*\r\n")
 RETRIES = 5
+# Built once: making a statement and its cache key costs more than running
+# it, and every message runs this one (see _earlier).
+_EARLIER = select(ReceivedMail).where(or_(
+    and_(ReceivedMail.source == bindparam("source"), ReceivedMail.source_key == bindparam("key")),
+    and_(ReceivedMail.content_sha256 == bindparam("content"), ReceivedMail.outcome != "duplicate",
+         or_(ReceivedMail.outcome != "quarantine", ReceivedMail.replayed_by.is_(None)))))
 
 
 @dataclass(frozen=True)
@@ -124,22 +132,23 @@ def process(session: Session, raw: bytes, *, source: str, source_key: str, setti
     Raises :class:`IntegrityError` when another worker recorded this message
     (or another copy of it) first: roll back and call again (see :func:`deliver`).
     """
-    existing = session.scalar(select(ReceivedMail).where(ReceivedMail.source == source,
-                                                         ReceivedMail.source_key == source_key))
-    if existing is not None:
-        return _outcome(session, existing, already=True)
     content, envelope_to = sent_content(raw)
     at = now()
     row = _row(raw, content, source=source, source_key=source_key, raw_path=raw_path, received_at=received_at,
                at=at)
+    earlier = _earlier(session, row)
+    existing = next((r for r in earlier if (r.source, r.source_key) == (source, source_key)), None)
+    if existing is not None:
+        return _outcome(session, existing, already=True)
     parsed = parse(raw, limits=settings.limits)
+    replays = [r for r in earlier if r.outcome == "quarantine" and r.replayed_by is None]
     if isinstance(parsed, Refused):
-        return _record(session, row, "quarantine", f"{parsed.reason}：{parsed.message}")
+        return _record(session, row, "quarantine", f"{parsed.reason}：{parsed.message}", replays)
     row.message_id = _usable_id(parsed.message_id)
-    original = _original(session, row)
+    original = _original(earlier, row)
     if original is not None:
         row.duplicate_of, row.ticket_id, row.unit_code = original.id, original.ticket_id, original.unit_code
-        return _record(session, row, "duplicate", f"与第 {original.id} 号收件记录是同一封邮件")
+        return _record(session, row, "duplicate", f"与第 {original.id} 号收件记录是同一封邮件", replays)
     kind = classify(parsed, our_loop_header=settings.loop_header, our_addresses=settings.our_addresses)
     if kind.name != "normal":
         row = _claim(session, row, kind.name, kind.reason)
@@ -148,11 +157,12 @@ def process(session: Session, raw: bytes, *, source: str, source_key: str, setti
             row.reason = f"{kind.reason}；{remark}"
             if ticket is not None:
                 row.ticket_id, row.unit_code = ticket.id, _unit(ticket)
-            return _done(session, row, ticket)
-        return _done(session, row)
+            return _done(session, row, replays, ticket)
+        return _done(session, row, replays)
     contact = _contact(parsed)
     if contact is None:
-        return _record(session, row, "quarantine", "no_sender：邮件没有可用的发件人地址，无法建立工单和答复")
+        return _record(session, row, "quarantine", "no_sender：邮件没有可用的发件人地址，无法建立工单和答复",
+                       replays)
     row.sender_hash = settings.hash_contact(contact)
     # The claim: written before the work, so that a concurrent copy of this
     # message waits here (PostgreSQL) and then fails cleanly, not after.
@@ -164,7 +174,7 @@ def process(session: Session, raw: bytes, *, source: str, source_key: str, setti
         joined, link = thread.join(session, match, parsed, settings, at=at)
         if joined is not None:
             row.outcome, row.ticket_id, row.unit_code = "reply", joined.id, _unit(joined)
-            return _done(session, row, joined)
+            return _done(session, row, replays, joined)
     ticket, remarks = open_ticket(session, parsed, settings, contact=contact,
                                   received_at=row.received_at, notes=(*match.notes, *link))
     if match.ticket is not None:
@@ -174,16 +184,24 @@ def process(session: Session, raw: bytes, *, source: str, source_key: str, setti
     row.acked = mail is not None
     row.ticket_id, row.unit_code = ticket.id, _unit(ticket)
     row.reason = "；".join(r for r in (*remarks, remark) if r) or None
-    return _done(session, row, ticket)
+    return _done(session, row, replays, ticket)
 
 
-def _original(session: Session, row: ReceivedMail) -> ReceivedMail | None:
+def _earlier(session: Session, row: ReceivedMail) -> list[ReceivedMail]:
+    """In one query, the rows a new message is checked against: its own (same source and key:
+    recorded by an earlier attempt), and the other copies of its content that still count
+    (an original it may duplicate, a quarantined copy that it replays).
+
+    Later duplicates are left out: there may be any number of them, and they decide nothing.
+    """
+    return list(session.scalars(_EARLIER, {"source": row.source, "key": row.source_key,
+                                           "content": row.content_sha256}))
+
+
+def _original(earlier: list[ReceivedMail], row: ReceivedMail) -> ReceivedMail | None:
     """An earlier copy of the same message that counted (not a duplicate or quarantined)."""
-    query = select(ReceivedMail).where(ReceivedMail.content_sha256 == row.content_sha256,
-                                       ReceivedMail.outcome.not_in(("duplicate", "quarantine")))
-    query = query.where(ReceivedMail.message_id == row.message_id) if row.message_id \
-        else query.where(ReceivedMail.message_id.is_(None))
-    return session.scalars(query.limit(1)).first()
+    return next((r for r in earlier if r.content_sha256 == row.content_sha256
+                 and r.outcome not in ("duplicate", "quarantine") and r.message_id == row.message_id), None)
 
 
 def _claim(session: Session, row: ReceivedMail, outcome: str, reason: str | None) -> ReceivedMail:
@@ -193,23 +211,22 @@ def _claim(session: Session, row: ReceivedMail, outcome: str, reason: str | None
     return row
 
 
-def _record(session: Session, row: ReceivedMail, outcome: str, reason: str) -> Outcome:
-    return _done(session, _claim(session, row, outcome, reason))
+def _record(session: Session, row: ReceivedMail, outcome: str, reason: str,
+            replays: Sequence[ReceivedMail] = ()) -> Outcome:
+    return _done(session, _claim(session, row, outcome, reason), replays)
 
 
-def _done(session: Session, row: ReceivedMail, ticket: Ticket | None = None) -> Outcome:
+def _done(session: Session, row: ReceivedMail, replays: Sequence[ReceivedMail],
+          ticket: Ticket | None = None) -> Outcome:
     if row.reason:
         # Reasons quote subjects and addresses; never an ID number in clear.
         row.reason = redact(row.reason)
+    # A quarantined copy of this content (found by _earlier) has now been
+    # replayed: it leaves the quarantine view. A replay that turns out to be a
+    # duplicate counts too: the content has its outcome, on the original.
+    for quarantined in replays:
+        quarantined.replayed_by = row.id
     session.flush()
-    if row.outcome != "duplicate":
-        # A quarantined copy of this content has now been replayed: it leaves the
-        # quarantine view. (A Core statement: no ORM objects to keep in step.)
-        table = ReceivedMail.__table__
-        session.connection().execute(
-            update(table).where(table.c.content_sha256 == row.content_sha256, table.c.outcome == "quarantine",
-                                table.c.replayed_by.is_(None), table.c.id != row.id)
-            .values(replayed_by=row.id))
     if ticket is not None:
         return Outcome(row.outcome, ticket.number, row.unit_code, row.reason, row.id)
     return _outcome(session, row)
@@ -228,8 +245,9 @@ def deliver(session: Session, raw: bytes, *, source: str, source_key: str, setti
     """
     for attempt in range(RETRIES):
         try:
-            outcome = process(session, raw, source=source, source_key=source_key, settings=settings,
-                              raw_path=raw_path, received_at=received_at)
+            with routing.cached_tree(session, settings.tree):
+                outcome = process(session, raw, source=source, source_key=source_key, settings=settings,
+                                  raw_path=raw_path, received_at=received_at)
             session.commit()
             # Only the key, the outcome and the ticket: nothing the sender wrote.
             log.info("mail %s/%s: %s%s %s", source, source_key,

@@ -37,7 +37,7 @@ import os
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from flask import Flask
@@ -54,20 +54,31 @@ from mailintake.spool import Spool
 
 log = logging.getLogger(__name__)
 SOURCE = "spool"
+# `xueji mail ingest` stores this many files (or this many bytes) at once,
+# with one directory fsync for the batch (see ingest_many).
+INGEST_BATCH = 100
+INGEST_BATCH_BYTES = 32 * 1024 * 1024
 
 
 def received_time(name: str) -> datetime.datetime | None:
-    """When the store took the message: the nanoseconds that start its Maildir name.
+    """When the store took the message, from its Maildir name ("seconds.Mmicroseconds…";
+    stores written before that began with nanoseconds).
 
+    >>> received_time("1764000000.M000250P1Q0.host.abc").isoformat()
+    '2025-11-24T16:00:00.000250+00:00'
     >>> received_time("1764000000000000000.P1Q0.host.abc").isoformat()
     '2025-11-24T16:00:00+00:00'
     >>> received_time("odd-name") is None
     True
     """
-    head = name.split(".", 1)[0]
+    head, _, rest = name.partition(".")
     if not head.isdigit():
         return None
-    return datetime.datetime.fromtimestamp(int(head) / 1e9, datetime.UTC)
+    if len(head) > 12:  # nanoseconds
+        return datetime.datetime.fromtimestamp(int(head) / 1e9, datetime.UTC)
+    micro = rest[1:7] if rest.startswith("M") else ""
+    moment = datetime.datetime.fromtimestamp(int(head), datetime.UTC)
+    return moment.replace(microsecond=int(micro)) if micro.isdigit() else moment
 
 
 def finish(spool: Spool, name: str) -> None:
@@ -225,8 +236,21 @@ def work(app: Flask, *, stop: threading.Event, interval: float = 1.0, once: bool
 
 def ingest(session: Session, spool: Spool, raw: bytes, config: MailConfig) -> Outcome:
     """Keep ``raw`` in the store, then take it through the pipeline like a received message."""
-    name = spool.store(raw)
-    outcome = deliver(session, raw, source=SOURCE, source_key=name, settings=config, raw_path=f"cur/{name}",
-                      received_at=now())
-    finish(spool, name)
-    return outcome
+    return next(ingest_many(session, spool, [raw], config))
+
+
+def ingest_many(session: Session, spool: Spool, raws: Sequence[bytes],
+                config: MailConfig) -> Iterator[Outcome]:
+    """Keep a batch of messages in the store, then take each through the pipeline; the outcomes, in order.
+
+    The whole batch is stored first (Spool.store_many: one directory fsync
+    for all), so every file is durable before the commit of its row. Each
+    message is then delivered, committed and moved on its own: a crash, or a
+    database that stops answering, leaves the rest of the batch in ``new/``,
+    where ``xueji mail work`` takes it up.
+    """
+    for raw, name in zip(raws, spool.store_many(raws), strict=True):
+        outcome = deliver(session, raw, source=SOURCE, source_key=name, settings=config,
+                          raw_path=f"cur/{name}", received_at=received_time(name) or now())
+        finish(spool, name)
+        yield outcome

@@ -32,7 +32,7 @@ from hotline.tickets.models import (
     TicketStudent,
 )
 from hotline.tickets.numbering import form_number, ticket_number
-from lookup.models import NATIONAL_CODE, Unit
+from lookup.models import NATIONAL_CODE
 
 CHANNEL_TEXT = {"phone": "电话", "email": "电子邮件", "web": "网站", "unit": "下级单位转来"}
 CATEGORY_TEXT = {
@@ -123,7 +123,7 @@ def create_ticket(
 ) -> Ticket:
     """Create, route and number a ticket, start its first clock; flushed, not committed."""
     phone, email = _check(new)
-    if session.get(Unit, new.receiving_unit_code) is None:
+    if routing.find_unit(session, new.receiving_unit_code) is None:
         raise TicketError(f"未知的受理单位代码：{new.receiving_unit_code}", "receiving_unit_code")
     try:
         decision = routing.route(session, list(new.school_codes), receiving_unit_code=new.receiving_unit_code)
@@ -161,27 +161,19 @@ def create_ticket(
         TicketStudent(number=s.number, id_hash=s.id_hash, id_masked=s.id_masked, name=s.name)
         for s in new.students
     ]
+    # Where the ticket goes is set before its INSERT, so that the row is
+    # written once, not inserted and then updated twice (step, responsible
+    # unit); the timeline entries and the clock need its id, so they follow.
+    move = None if decision.rule == "triage" else _move(session, ticket, decision.unit.code)
     session.add(ticket)
     session.flush()
-    log(
-        session,
-        ticket,
-        actor,
-        "received",
-        f"经{CHANNEL_TEXT[new.channel]}受理，类别：{CATEGORY_TEXT[new.category]}",
-        at=at,
-    )
-    if decision.rule == "triage":
-        log(
-            session,
-            ticket,
-            actor,
-            "triage",
-            "未能确定涉及的学校，由受理单位分办：" + "；".join(decision.trace),
-            at=at,
-        )
+    log(session, ticket, actor, "received",
+        f"经{CHANNEL_TEXT[new.channel]}受理，类别：{CATEGORY_TEXT[new.category]}", at=at)
+    if move is None:
+        why = "未能确定涉及的学校，由受理单位分办：" + "；".join(decision.trace)
+        log(session, ticket, actor, "triage", why, at=at)
     else:
-        place(session, calendar, ticket, decision.unit.code, actor, at=at)
+        _record_move(session, calendar, ticket, move, actor, at=at)
     if new.category == "system_fault" or decision.cross_province:
         file_report(session, calendar, ticket, actor, at=at)
     return ticket
@@ -203,35 +195,38 @@ def place(
     tree, or across to another branch, it goes straight to the responsible
     unit: the receiving agent explains that to the caller and escalates.
     """
-    ticket.responsible_unit_code = responsible_code
-    unit = session.get(Unit, responsible_code)
+    _record_move(session, calendar, ticket, _move(session, ticket, responsible_code), actor, at=at)
+
+
+Move = tuple[routing.Relation, routing.UnitRef]  # where a ticket goes, and the unit there
+
+
+def _move(session: Session, ticket: Ticket, responsible_code: str) -> Move:
+    """Set the ticket's responsible unit, step and holder (:func:`place`'s fields, nothing written)."""
+    unit = routing.find_unit(session, responsible_code)
     relation = routing.relation(session, ticket.current_unit_code, responsible_code)
+    ticket.responsible_unit_code = responsible_code
+    if relation == "lower":
+        ticket.step = "forwarding"
+    else:
+        ticket.step, ticket.current_unit_code = "verify_issue", responsible_code
+    return relation, unit
+
+
+def _record_move(session: Session, calendar: WorkCalendar, ticket: Ticket, move: Move, actor: Actor, *,
+                 at: datetime.datetime) -> None:
+    """The timeline entry of :func:`_move`, and the clock when the ticket arrived."""
+    relation, unit = move
     if relation == "same":
         log(session, ticket, actor, "routed", f"由本单位（{unit.name}）负责处理", at=at)
-        arrive(session, calendar, ticket, actor, at=at)
     elif relation == "lower":
-        ticket.step = "forwarding"
-        log(
-            session,
-            ticket,
-            actor,
-            "routed",
-            f"应由下级单位 {unit.name} 处理，需逐级转办",
-            target=responsible_code,
-            at=at,
-        )
+        log(session, ticket, actor, "routed", f"应由下级单位 {unit.name} 处理，需逐级转办", target=unit.code,
+            at=at)
     else:
-        log(
-            session,
-            ticket,
-            actor,
-            "escalated",
-            f"应由上级或其他单位 {unit.name} 处理，已直接转交",
-            target=responsible_code,
-            at=at,
-        )
-        ticket.current_unit_code = responsible_code
-        arrive(session, calendar, ticket, actor, at=at)
+        log(session, ticket, actor, "escalated", f"应由上级或其他单位 {unit.name} 处理，已直接转交",
+            target=unit.code, at=at)
+    if relation != "lower":
+        _start_issue_clock(session, calendar, ticket, at=at)
 
 
 def arrive(
@@ -240,15 +235,13 @@ def arrive(
     """The ticket reached its responsible unit: the 3-day clock to issue the 核查单 starts."""
     ticket.step = "verify_issue"
     ticket.current_unit_code = ticket.responsible_unit_code
-    clocks.start(
-        session,
-        calendar,
-        ticket_id=ticket.id,
-        step="verify_issue",
-        unit_code=ticket.responsible_unit_code,
-        days=clocks.ISSUE_VERIFICATION,
-        at=at,
-    )
+    _start_issue_clock(session, calendar, ticket, at=at)
+
+
+def _start_issue_clock(session: Session, calendar: WorkCalendar, ticket: Ticket, *,
+                       at: datetime.datetime) -> None:
+    clocks.start(session, calendar, ticket_id=ticket.id, step="verify_issue",
+                 unit_code=ticket.responsible_unit_code, days=clocks.ISSUE_VERIFICATION, at=at)
 
 
 def file_report(

@@ -55,7 +55,8 @@ def schools(session, write_csv) -> None:
     import_schools(session, write_csv("routing_schools.csv", [SCHOOL_HEADER, *ROUTING_SCHOOLS]))
 
 
-@pytest.mark.parametrize(("codes", "unit", "rule", "cross_province"), [
+# Schools named → the responsible unit, the rule, cross-province (also used by test_routing_cache).
+ROUTES = [
     # One school: its direct authority.
     (["2141000001"], "410102", "one_school", False),
     (["2141000001", "2141000001"], "410102", "one_school", False),  # a duplicate counts once
@@ -90,7 +91,10 @@ def schools(session, write_csv) -> None:
     (["2166000001", "2166000002"], "660800", "common_authority", False),
     (["2166000001", "2166000003"], "660000", "common_authority", False),
     (["2166000001", "2165000001"], "000000", "common_authority", True),
-])
+]
+
+
+@pytest.mark.parametrize(("codes", "unit", "rule", "cross_province"), ROUTES)
 def test_the_responsible_unit_is_the_lowest_common_authority(session, schools, codes, unit, rule,
                                                              cross_province):
     decision = route(session, codes)

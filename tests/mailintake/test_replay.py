@@ -82,6 +82,19 @@ def test_a_requested_replay_becomes_a_ticket_and_supersedes_the_quarantined_row(
     assert worker.drain(maildesk.session, maildesk.spool, maildesk.config) == Counter()
 
 
+def test_a_replay_of_mail_recorded_meanwhile_is_a_duplicate_and_leaves_the_list(maildesk, agent_id):
+    raw = message("学校标识码 2113000001，又寄了一次")
+    first = maildesk.ingest(raw)
+    assert first.outcome == "ticket"
+    held = hold(maildesk, raw)  # a later copy, quarantined (too large then)
+    ask(maildesk, held, agent_id)
+    assert worker.drain(maildesk.session, maildesk.spool, maildesk.config) == Counter({"duplicate": 1})
+    held = fresh(maildesk, held.id)
+    copy = maildesk.session.get(ReceivedMail, held.replayed_by)
+    assert (copy.outcome, copy.duplicate_of) == ("duplicate", first.record_id)
+    assert waiting_ids(maildesk) == []
+
+
 def test_a_replay_quarantined_again_shows_up_with_its_new_reason(maildesk, agent_id):
     """Too large at first; with the limit fixed it turns out to have no sender: it waits again, so."""
     raw = message("没有发件人的来信").replace(b"From: ", b"X-Old-From: ")
