@@ -46,6 +46,13 @@ class Settings:
     mail_addresses: tuple[str, ...] = ("66119801@moe.edu.cn",)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
+    # STARTTLS on the receiver: a PEM certificate (chain) and its key. Both or
+    # neither; they are loaded when `xueji mail smtp` starts, before it listens.
+    smtp_tls_cert: str | None = None
+    smtp_tls_key: str | None = None
+    # Refuse MAIL before STARTTLS (530). Off by default: other MTAs deliver
+    # opportunistically and some still cannot do TLS.
+    smtp_require_tls: bool = False
     # Where raw mail is kept (a Maildir); default: "mail" in the instance folder.
     mail_spool: str | None = None
     mail_max_bytes: int = 25 * 1024 * 1024
@@ -64,6 +71,12 @@ class Settings:
     imap_poll_seconds: int = 60
     outbound_smtp_host: str | None = None
     outbound_smtp_port: int = 25
+    # "starttls", "tls" (implicit, port 465) or "none"; unset: starttls, except
+    # for a relay on loopback (the machine's own MTA), see outbound_smtp_tls().
+    outbound_smtp_tls: str | None = None
+    # Login to the relay (both or neither); only over TLS unless on loopback.
+    outbound_smtp_user: str | None = None
+    outbound_smtp_password: str | None = None
     mail_from: str = "66119801@moe.edu.cn"
     # The unit whose mailbox this is: mail that names nothing routable waits
     # in its triage queue (2014 notice item 1; the ministry for 66119801@moe.edu.cn).
@@ -137,6 +150,7 @@ def _parse(name: str, raw: str, kind: type | str) -> object:
 
 _KINDS = {
     "smtp_port": "int",
+    "smtp_require_tls": "bool",
     "mail_max_bytes": "int",
     "imap_port": "int",
     "imap_poll_seconds": "int",
@@ -163,6 +177,7 @@ _POSITIVE = ("console_idle_minutes", "console_lockout_failures", "console_lockou
 RETENTION = ("retain_audit_months", "retain_mail_months", "retain_contact_months")
 MIN_RETENTION_MONTHS = 6
 IMAP_TLS = ("tls", "starttls", "plain")
+OUTBOUND_SMTP_TLS = ("starttls", "tls", "none")
 KNOWN = {f.name for f in fields(Settings)}
 LOG_FORMATS = ("json", "text")
 # The database URLs the service runs on: SQLite through the standard
@@ -209,6 +224,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     if not (settings.mail_receiving_unit.isascii() and settings.mail_receiving_unit.isdigit()):
         raise ConfigError(f"XUEJI_MAIL_RECEIVING_UNIT={settings.mail_receiving_unit!r}: expected a unit code")
     _check_imap(settings)
+    _check_smtp_tls(settings)
     if settings.log_format not in (None, *LOG_FORMATS):
         raise ConfigError(f"XUEJI_LOG_FORMAT={settings.log_format!r}: expected json or text")
     if settings.database_url:
@@ -226,6 +242,59 @@ def _check_imap(settings: Settings) -> None:
         raise ConfigError("XUEJI_IMAP_FOLDER: expected a folder name of at most 200 characters")
     if settings.imap_done_folder == settings.imap_folder:
         raise ConfigError("XUEJI_IMAP_DONE_FOLDER must differ from XUEJI_IMAP_FOLDER")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine without asking DNS.
+
+    >>> [is_loopback(h) for h in ("127.0.0.1", "::1", "localhost", "relay.moe.edu.cn", "10.0.0.1")]
+    [True, True, True, False, False]
+    """
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def outbound_smtp_tls(settings: Settings) -> str:
+    """The TLS mode of the relay connection.
+
+    Unset, it is ``starttls`` (required, certificate verified): the complaints
+    we answer carry personal data, and a relay across the network must not see
+    them travel in clear. A relay on loopback (the machine's own MTA, which then
+    does its own TLS outward) gets ``none``: nothing leaves the machine, and such
+    an MTA's certificate is usually a self-signed one that would not verify.
+
+    >>> outbound_smtp_tls(Settings(outbound_smtp_host="smtp.moe.edu.cn"))
+    'starttls'
+    >>> outbound_smtp_tls(Settings(outbound_smtp_host="127.0.0.1"))
+    'none'
+    >>> outbound_smtp_tls(Settings(outbound_smtp_host="127.0.0.1", outbound_smtp_tls="starttls"))
+    'starttls'
+    """
+    if settings.outbound_smtp_tls:
+        return settings.outbound_smtp_tls
+    return "none" if is_loopback(settings.outbound_smtp_host or "") else "starttls"
+
+
+def _check_smtp_tls(settings: Settings) -> None:
+    if bool(settings.smtp_tls_cert) != bool(settings.smtp_tls_key):
+        raise ConfigError("XUEJI_SMTP_TLS_CERT and XUEJI_SMTP_TLS_KEY go together: set both or neither")
+    if settings.smtp_require_tls and not settings.smtp_tls_cert:
+        raise ConfigError("XUEJI_SMTP_REQUIRE_TLS needs XUEJI_SMTP_TLS_CERT and XUEJI_SMTP_TLS_KEY")
+    if settings.outbound_smtp_tls and settings.outbound_smtp_tls not in OUTBOUND_SMTP_TLS:
+        raise ConfigError(f"XUEJI_OUTBOUND_SMTP_TLS={settings.outbound_smtp_tls!r}: expected one of "
+                          f"{', '.join(OUTBOUND_SMTP_TLS)}")
+    if bool(settings.outbound_smtp_user) != bool(settings.outbound_smtp_password):
+        raise ConfigError("XUEJI_OUTBOUND_SMTP_USER and XUEJI_OUTBOUND_SMTP_PASSWORD go together: "
+                          "set both or neither")
+    # A password sent in clear across the network is a password given away.
+    if (settings.outbound_smtp_user and outbound_smtp_tls(settings) == "none"
+            and not is_loopback(settings.outbound_smtp_host or "")):
+        raise ConfigError("XUEJI_OUTBOUND_SMTP_USER: login to a relay that is not on loopback needs "
+                          "XUEJI_OUTBOUND_SMTP_TLS=starttls or tls")
 
 
 def resolve_secrets(settings: Settings, instance_path: Path) -> dict[str, str]:

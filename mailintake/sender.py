@@ -8,7 +8,8 @@ One row at a time, in three short steps, each its own transaction:
    (:data:`LEASE`). On PostgreSQL several senders skip each other's rows; on
    SQLite the statement takes the database's write lock, so senders take
    turns. Committed before any SMTP, so a claimed row is never taken twice.
-2. **send** — through one SMTP connection kept for the round, without any
+2. **send** — through one SMTP connection kept for the round (STARTTLS or
+   TLS and login as configured: :mod:`mailintake.relay`), without any
    transaction open.
 3. **record** — ``sent``; or back to ``queued`` with ``last_error`` and a
    ``next_attempt_at`` after exponential backoff (:func:`backoff`); or
@@ -47,6 +48,7 @@ from hotline.tickets.models import Ticket
 from hotline.tickets.outbox import OutgoingMail, one_line
 from mailintake.compose import Queued, Unsendable, compose
 from mailintake.config import MailConfig
+from mailintake.relay import Relay, RelayError, close, connect
 
 logger = logging.getLogger(__name__)
 
@@ -58,26 +60,8 @@ FIRST_RETRY = datetime.timedelta(minutes=1)
 MAX_RETRY = datetime.timedelta(hours=2)
 # How long a claimed row is ours; after that a crashed sender's row is due again.
 LEASE = datetime.timedelta(minutes=15)
-SMTP_TIMEOUT = 60.0
 SYSTEM = "邮件发送"
 INTERRUPTED = "上次发送中断（发信进程退出），已重新发送"
-
-
-@dataclass(frozen=True)
-class Relay:
-    """The SMTP relay our mail leaves through (``XUEJI_OUTBOUND_SMTP_HOST``/``_PORT``)."""
-
-    host: str
-    port: int
-    timeout: float = SMTP_TIMEOUT
-
-    @classmethod
-    def from_app(cls, app: Flask) -> Relay | None:
-        """The configured relay, or None when none is configured (nothing is sent)."""
-        settings = app.config["XUEJI"]
-        if not settings.outbound_smtp_host:
-            return None
-        return cls(settings.outbound_smtp_host, settings.outbound_smtp_port)
 
 
 @dataclass(frozen=True)
@@ -108,6 +92,9 @@ def failure(error: Exception, relay: Relay) -> Failure:
     """What an exception of smtplib (or of the socket under it) means for the row."""
     if isinstance(error, Unsendable):
         return Failure(str(error), permanent=True)
+    if isinstance(error, RelayError):
+        # TLS or login: ours to fix at the relay, retried with backoff meanwhile.
+        return Failure(str(error), connection=True)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(error.recipients.values()))
         return Failure(f"发信服务器拒收（{_reply(code, text)}）", permanent=code >= 500)
@@ -188,22 +175,6 @@ def record(session: Session, mail: Queued, outcome: Failure | None, at: datetime
     return result
 
 
-def _connect(relay: Relay, mail_from: str) -> smtplib.SMTP:
-    client = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout,
-                          local_hostname=mail_from.rpartition("@")[2] or None)
-    client.ehlo_or_helo_if_needed()
-    return client
-
-
-def _close(client: smtplib.SMTP | None) -> None:
-    if client is None:
-        return
-    try:
-        client.quit()
-    except (smtplib.SMTPException, OSError):
-        client.close()
-
-
 def send_due(session: Session, relay: Relay, config: MailConfig, *, at: datetime.datetime | None = None,
              stop: threading.Event | None = None) -> Counter[str]:
     """Send every due row once (one round); returns the results counted.
@@ -232,17 +203,20 @@ def send_due(session: Session, relay: Relay, config: MailConfig, *, at: datetime
                 try:
                     message = compose(mail, mail_from=config.mail_from, reply_key=config.reply_key, at=moment)
                     if client is None:
-                        client = _connect(relay, config.mail_from)
+                        client = connect(relay, config.mail_from.rpartition("@")[2] or None)
                     client.send_message(message, from_addr=config.mail_from, to_addrs=[mail.to_addr.strip()])
-                except (Unsendable, smtplib.SMTPException, OSError) as error:
+                except (Unsendable, RelayError, smtplib.SMTPException, OSError) as error:
                     outcome = failure(error, relay)
+                    if isinstance(error, RelayError):
+                        # Names only the relay and its reply: the operator's to see and fix.
+                        logger.warning("mail relay: %s", error)
             counts[record(session, mail, outcome, moment)] += 1
             if outcome is not None and outcome.connection:
-                _close(client)
+                close(client)
                 client = None
                 break
     finally:
-        _close(client)
+        close(client)
     return counts
 
 

@@ -5,6 +5,11 @@ nothing: it refuses recipients that are not the mailbox in ``RCPT`` with an
 exact reply, and in ``DATA`` it only stores the raw message durably before
 answering 250 — so a crash after 250 loses nothing. Parsing and routing
 happen later, from the spool.
+
+STARTTLS (RFC 3207) is offered when a certificate is configured
+(``XUEJI_SMTP_TLS_CERT``/``_KEY``); with ``XUEJI_SMTP_REQUIRE_TLS`` a client
+must start TLS before MAIL (530 otherwise). The certificate is loaded before
+the receiver listens, so a wrong one ends the start with one line.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import ssl
 from collections.abc import Iterable
 
 from aiosmtpd.controller import Controller
@@ -26,6 +32,32 @@ ERR_550 = "550 5.1.1 {address}: no such mailbox here"
 # Real clients (Outlook, some phones) send lines far longer than RFC 5321's
 # 1,000 octets; refusing them would bounce real complaints.
 LINE_LENGTH_LIMIT = 64 * 1024
+
+
+class TlsSetupError(Exception):
+    """The receiver's certificate or key cannot be used: one line for the operator."""
+
+
+def server_context(cert: str, key: str) -> ssl.SSLContext:
+    """The receiver's TLS context, or :class:`TlsSetupError` naming the file and what is wrong."""
+    for path, setting in ((cert, "XUEJI_SMTP_TLS_CERT"), (key, "XUEJI_SMTP_TLS_KEY")):
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as error:
+            why = error.strerror or type(error).__name__
+            raise TlsSetupError(f"无法读取 {path}（{setting}）：{why}") from None
+    # Clients are not asked for certificates (the default for Purpose.CLIENT_AUTH).
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except ssl.SSLError as error:
+        if error.reason == "KEY_VALUES_MISMATCH":
+            raise TlsSetupError(f"TLS 私钥 {key} 与证书 {cert} 不匹配"
+                                "（XUEJI_SMTP_TLS_KEY、XUEJI_SMTP_TLS_CERT）") from None
+        raise TlsSetupError(f"无法加载 TLS 证书 {cert} 或私钥 {key}（{error.reason or error}）："
+                            "需要 PEM 格式、未加密的私钥") from None
+    return context
 
 
 class MailboxHandler:
@@ -54,7 +86,7 @@ class MailboxHandler:
         peer = session.peer[0] if session.peer else "unknown"
         trace = (f"Return-Path: <{envelope.mail_from or ''}>\r\n"
                  f"Received: from {session.host_name or 'unknown'} ([{peer}])\r\n"
-                 f"\tby {self.hostname} with {'E' if session.extended_smtp else ''}SMTP"
+                 f"\tby {self.hostname} with {protocol(session)}"
                  f" for <{envelope.rcpt_tos[0]}>; {stamp}\r\n").encode("utf-8", "replace")
         try:
             name = await asyncio.get_running_loop().run_in_executor(
@@ -66,6 +98,11 @@ class MailboxHandler:
         return f"250 2.0.0 OK queued as {name.rsplit('.', 1)[-1]}"
 
 
+def protocol(session: Session) -> str:
+    """The ``with`` word of our Received header (RFC 3848: ESMTPS when TLS was started)."""
+    return ("E" if session.extended_smtp else "") + "SMTP" + ("S" if session.ssl is not None else "")
+
+
 class _SMTP(SMTP):
     line_length_limit = LINE_LENGTH_LIMIT
 
@@ -75,7 +112,11 @@ class MailboxController(Controller):
         return _SMTP(self.handler, **self.SMTP_kwargs)
 
 
-def make_controller(spool: Spool, addresses: Iterable[str], host: str, port: int,
-                    max_bytes: int) -> MailboxController:
+def make_controller(spool: Spool, addresses: Iterable[str], host: str, port: int, max_bytes: int,
+                    tls_context: ssl.SSLContext | None = None,
+                    require_tls: bool = False) -> MailboxController:
+    """The receiver, not yet started; STARTTLS offered when ``tls_context`` is given."""
     return MailboxController(MailboxHandler(spool, addresses), hostname=host, port=port,
-                             data_size_limit=max_bytes, server_hostname="xueji")
+                             data_size_limit=max_bytes, server_hostname="xueji",
+                             tls_context=tls_context,
+                             require_starttls=require_tls and tls_context is not None)

@@ -78,7 +78,7 @@ def sink() -> Iterator[Sink]:
 
 @pytest.fixture
 def relay(sink: Sink) -> Relay:
-    return Relay("127.0.0.1", sink.port, timeout=5.0)
+    return Relay("127.0.0.1", sink.port, timeout=5.0, tls="none")
 
 
 @pytest.fixture

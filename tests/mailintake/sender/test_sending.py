@@ -83,7 +83,7 @@ def test_a_temporary_refusal_is_retried_with_exponential_backoff(desk, relay, si
 def test_a_relay_that_is_down_is_retried_and_the_round_stops_at_the_first_failure(desk):
     desk.ingest(message("学校标识码 2113000002", sender="家长乙 <b@163.com>"))
     due(desk, T)
-    down = Relay("127.0.0.1", free_port(), timeout=5.0)
+    down = Relay("127.0.0.1", free_port(), timeout=5.0, tls="none")
     assert send(desk, down) == {"retry": 1}
     tried, waiting = rows(desk)
     assert (tried.status, tried.attempts) == ("queued", 1)
@@ -92,7 +92,7 @@ def test_a_relay_that_is_down_is_retried_and_the_round_stops_at_the_first_failur
 
 
 def test_mail_fails_after_the_last_attempt_and_the_ticket_says_to_phone(desk):
-    down = Relay("127.0.0.1", free_port(), timeout=5.0)
+    down = Relay("127.0.0.1", free_port(), timeout=5.0, tls="none")
     at, waits = T, []
     for _ in range(MAX_ATTEMPTS):
         assert send(desk, down, at) in ({"retry": 1}, {"failed": 1})
