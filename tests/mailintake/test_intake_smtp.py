@@ -60,3 +60,9 @@ def test_mail_received_over_smtp_becomes_one_ticket_even_when_delivered_twice(fr
         out, err = worker.communicate(timeout=15)
     assert worker.returncode == 0, err
     assert "并在本进程中处理" in out
+    # The worker logs as the site does: one line per message, its key and outcome only.
+    lines = [line for line in err.splitlines() if " mailintake.intake " in line]
+    logged = [line.split(": ", 1)[1].split() for line in lines]
+    assert [outcome for outcome, _ in logged] == ["ticket", "duplicate"], err
+    assert logged[0][1] == logged[1][1] and logged[0][1].endswith("-000001")
+    assert "parent@qq.com" not in err  # aiosmtpd's own lines included
