@@ -225,7 +225,8 @@ def server_environment(url: str, instance: Path) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(url: str, folder: Path, log_path: Path, workers: int) -> Iterator[tuple[str, int]]:
+def gunicorn(url: str, folder: Path, log_path: Path, workers: int,
+             worker_threads: int = 1) -> Iterator[tuple[str, int]]:
     """Serve the app on a free loopback port with sync workers; yield its base URL and
     the master's process id.
 
@@ -235,8 +236,8 @@ def gunicorn(url: str, folder: Path, log_path: Path, workers: int) -> Iterator[t
     port = free_port()
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", "hotline.app:create_app()"],
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(worker_threads),
+             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "hotline.app:create_app()"],
             cwd=folder, env=server_environment(url, folder / "instance"),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -415,7 +416,8 @@ def measure(backend: str, registries: dict[int, tuple[str, Path]], folder: Path,
     with ExitStack() as servers:
         bases, users = {}, {}
         for n, (url, _) in registries.items():
-            bases[n], master = servers.enter_context(gunicorn(url, folder, logs[n], args.workers))
+            bases[n], master = servers.enter_context(gunicorn(url, folder, logs[n], args.workers,
+                                                                         args.worker_threads))
             warm[n] = wrk(bases[n], script, args, args.warmup, *lookups(n))
             # After the warm-up: the workers and their database connections exist.
             users[n] = cpu_users(master, url)
@@ -502,6 +504,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="turns the endpoints take (default 3; --quick 2)")
     parser.add_argument("--warmup", type=float, help="seconds of lookups first (default 3; --quick 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument("--worker-threads", type=int, default=1,
+                        help="threads per gunicorn worker (more than 1: gthread workers; default 1, sync)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--verbose", "-v", action="store_true", help="print every wrk run")
