@@ -24,7 +24,8 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.purge_rules import fsync_directory, raw_files
+from hotline.durable import fsync_directory
+from hotline.purge_rules import raw_files
 from hotline.tickets.inbox import ReceivedMail
 from hotline.tickets.models import Attachment
 

@@ -8,7 +8,6 @@ counting and purging, so a dry run counts what a real run would change.
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from hotline.durable import fsync_directory
 from hotline.tickets.inbox import ReceivedMail, raw_file
 from hotline.tickets.models import Complainant, Ticket
 from hotline.tickets.outbox import OutgoingMail
@@ -188,15 +188,6 @@ PosixPath('/nonexistent/mail/new/1764000000.P1Q0.host.ab12')]
     if raw_path.startswith("cur/") and (waiting := raw_file(store, "new/" + raw_path[4:])) is not None:
         files.append(waiting)
     return files
-
-
-def fsync_directory(path: Path) -> None:
-    """Make the removals (or renames) in ``path`` survive a crash."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _closed_before(cutoff: datetime.datetime) -> ColumnElement[bool]:

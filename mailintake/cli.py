@@ -87,6 +87,13 @@ def _start_service() -> threading.Event:
     return stop
 
 
+def _report(counts: Mapping[str, int], sent: dict[str, int] | None) -> None:
+    """What a --once run did: the outcomes, and the mail it sent."""
+    click.echo(f"处理完毕：{_summary(counts)}")
+    if sent is not None:
+        click.echo(f"发信：{_sent_summary(sent)}")
+
+
 @click.group("mail")
 def mail() -> None:
     """The service mailbox's worker."""
@@ -169,9 +176,7 @@ def work_command(once: bool, interval: float, send: bool | None) -> None:
         if sender is not None:
             sender.join()
     if once:
-        click.echo(f"处理完毕：{_summary(counts)}")
-        if sent is not None:
-            click.echo(f"发信：{_sent_summary(sent)}")
+        _report(counts, sent)
 
 
 @mail.command("imap")
@@ -218,9 +223,7 @@ def imap_command(once: bool, send: bool | None) -> None:
         if sender is not None:
             sender.join()
     if once:
-        click.echo(f"处理完毕：{_summary(counts)}")
-        if sent is not None:
-            click.echo(f"发信：{_sent_summary(sent)}")
+        _report(counts, sent)
 
 
 @mail.command("send")

@@ -20,6 +20,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from hotline.durable import fsync_directory
+
 _counter = itertools.count()
 
 
@@ -110,12 +112,3 @@ def _write_synced(path: Path, content: bytes) -> None:
         path.unlink(missing_ok=True)
         raise
     os.close(fd)
-
-
-def fsync_directory(path: Path) -> None:
-    """Make a rename or a new entry in ``path`` survive a crash."""
-    directory = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)

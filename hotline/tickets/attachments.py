@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hotline.durable import fsync_directory
 from hotline.tickets.intake import TicketError, now
 from hotline.tickets.models import Attachment, Ticket
 
@@ -54,11 +55,7 @@ def store_blob(folder: Path, data: bytes) -> str:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    fsync_directory(target.parent)
     return digest
 
 
