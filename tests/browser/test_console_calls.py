@@ -41,7 +41,10 @@ def agent(live_server: LiveServer) -> str:
 def test_an_agent_logs_a_call_with_the_keyboard_alone(site: Site, agent: str):
     page, keyboard = site.page, site.page.keyboard
     site.goto("/console/login?next=/console/calls/new")
-    keyboard.type(agent)  # the user name field has the focus
+    # The user name field has the focus (autofocus); typing before the page
+    # has given it would lose the first keys (seen on a cold Chromium in CI).
+    expect(page.get_by_role("textbox", name="用户名")).to_be_focused()
+    keyboard.type(agent)
     keyboard.press("Tab")
     keyboard.type(PASSWORD)
     keyboard.press("Enter")
