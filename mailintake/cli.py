@@ -6,11 +6,12 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy.exc import OperationalError
@@ -94,6 +95,22 @@ def _report(counts: Mapping[str, int], sent: dict[str, int] | None) -> None:
         click.echo(f"发信：{_sent_summary(sent)}")
 
 
+@contextmanager
+def _sending(app: Flask, relay: Relay | None, stop: threading.Event, once: bool) -> Iterator[None]:
+    """The sender in a thread beside a long-running worker (when a relay is configured and the
+    run is not --once); however the worker ends, ``stop`` is set and the sender joined."""
+    sender = None
+    if relay is not None and not once:
+        sender = threading.Thread(target=run_sender, args=(app,), kwargs={"stop": stop}, name="mail-send")
+        sender.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if sender is not None:
+            sender.join()
+
+
 @click.group("mail")
 def mail() -> None:
     """The service mailbox's worker."""
@@ -161,20 +178,13 @@ def work_command(once: bool, interval: float, send: bool | None) -> None:
     relay = _relay(send)
     stop = _start_service()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    sender = None
-    if relay is not None and not once:
-        sender = threading.Thread(target=run_sender, args=(app,), kwargs={"stop": stop}, name="mail-send")
-        sender.start()
-    try:
-        counts = work(app, stop=stop, interval=interval, once=once)
-        # With --once, the acknowledgements just queued go out before the command ends.
-        sent = run_sender(app, stop=stop, once=True) if relay is not None and once else None
-    except OperationalError:
-        raise click.ClickException("数据库无法使用，已处理的邮件已保存，其余邮件仍在等待处理") from None
-    finally:
-        stop.set()
-        if sender is not None:
-            sender.join()
+    with _sending(app, relay, stop, once):
+        try:
+            counts = work(app, stop=stop, interval=interval, once=once)
+            # With --once, the acknowledgements just queued go out before the command ends.
+            sent = run_sender(app, stop=stop, once=True) if relay is not None and once else None
+        except OperationalError:
+            raise click.ClickException("数据库无法使用，已处理的邮件已保存，其余邮件仍在等待处理") from None
     if once:
         _report(counts, sent)
 
@@ -203,25 +213,18 @@ def imap_command(once: bool, send: bool | None) -> None:
             click.echo(f"IMAP 收信已启动：{imap.address}（{waiting}），"
                        f"原始邮件保存在 {config.store / 'imap'}")
 
-    sender = None
-    if relay is not None and not once:
-        sender = threading.Thread(target=run_sender, args=(app,), kwargs={"stop": stop}, name="mail-send")
-        sender.start()
-    try:
-        counts = poll(app, imap, stop=stop, once=once, ready=ready)
-        sent = run_sender(app, stop=stop, once=True) if relay is not None and once else None
-    except MailboxError as exc:
-        raise click.ClickException(str(exc)) from None
-    except OperationalError:
-        raise click.ClickException("数据库无法使用，未处理的邮件仍在邮箱中（未加标记），"
-                                   "稍后再运行即可") from None
-    except (IMAPClientError, OSError) as exc:
-        raise click.ClickException(f"无法连接 IMAP 服务器 {imap.host}:{imap.port}（{type(exc).__name__}），"
-                                   "未处理的邮件仍在邮箱中") from None
-    finally:
-        stop.set()
-        if sender is not None:
-            sender.join()
+    with _sending(app, relay, stop, once):
+        try:
+            counts = poll(app, imap, stop=stop, once=once, ready=ready)
+            sent = run_sender(app, stop=stop, once=True) if relay is not None and once else None
+        except MailboxError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OperationalError:
+            raise click.ClickException("数据库无法使用，未处理的邮件仍在邮箱中（未加标记），"
+                                       "稍后再运行即可") from None
+        except (IMAPClientError, OSError) as exc:
+            raise click.ClickException(f"无法连接 IMAP 服务器 {imap.host}:{imap.port}"
+                                       f"（{type(exc).__name__}），未处理的邮件仍在邮箱中") from None
     if once:
         _report(counts, sent)
 
