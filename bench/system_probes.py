@@ -1,10 +1,11 @@
 """Probes of how the service behaves behind its TLS reverse proxy (nginx, X-Forwarded-Proto: https).
 
-Browsers post our forms without a Referer: every page says
-``Referrer-Policy: no-referrer``. Flask-WTF's CSRF check, on a request it
-sees as HTTPS (``WTF_CSRF_SSL_STRICT``, on by default), refuses a POST that
-has no Referer. The probe posts the console's login form as such a browser
-would, through the proxy, and reports what the service answered.
+Flask-WTF's CSRF check, on a request it sees as HTTPS (``WTF_CSRF_SSL_STRICT``,
+on by default), refuses a POST without a same-origin Referer. Our pages say
+``Referrer-Policy: same-origin``, so a browser sends one to us (and to no one
+else). The probe reads the policy off the login page, posts the login form
+as such a browser would through the proxy (with the Referer the policy lets
+through: none if the page said no-referrer), and reports what came back.
 """
 
 from __future__ import annotations
@@ -16,17 +17,15 @@ PROBE_BLOCK = 201
 
 
 def tls_form_post(port: int) -> str:
-    """A form POST as a browser sends it through our TLS proxy (no Referer); what came back."""
+    """A form POST as a browser sends it through our TLS proxy; what came back."""
     agent = Agent(port, "tls-probe", "Not-The-Password-1!", client_address(PROBE_BLOCK, 0))
-    answers = {}
-    for label, extra in (("without Referer", {}), ("with Referer", {"Referer": "https://127.0.0.1/console/login"})):
-        headers = {"X-Forwarded-Proto": "https", "Host": "127.0.0.1", **extra}
-        page = agent.call("probe", "GET", "/console/login", headers=headers)[1]
-        token = agent.token(page) or ""
-        form = {"csrf_token": token, "username": agent.username, "password": agent.password, "next": ""}
-        answer = agent.call("probe", "POST", "/console/login", form, headers=headers)[1]
-        answers[label] = answer.status
-    verdict = "ok" if answers["without Referer"] == 200 else \
-        "REFUSED: a browser cannot post any form over HTTPS (see the report)"
-    return (f"{verdict}; login POST without Referer {answers['without Referer']}, "
-            f"with {answers['with Referer']}")
+    headers = {"X-Forwarded-Proto": "https", "Host": "127.0.0.1"}
+    page = agent.call("probe", "GET", "/console/login", headers=headers)[1]
+    policy = dict((k.lower(), v) for k, v in page.headers.items()).get("referrer-policy", "")
+    sends_referer = policy in ("same-origin", "strict-origin", "strict-origin-when-cross-origin", "origin")
+    extra = {"Referer": "https://127.0.0.1/console/login"} if sends_referer else {}
+    form = {"csrf_token": agent.token(page) or "", "username": agent.username, "password": agent.password,
+            "next": ""}
+    answer = agent.call("probe", "POST", "/console/login", form, headers={**headers, **extra})[1]
+    verdict = "ok" if answer.status == 200 else "REFUSED: a browser cannot post any form over HTTPS"
+    return f"{verdict}; Referrer-Policy {policy or 'none'}, login POST {answer.status}"
