@@ -101,6 +101,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+# Libraries that log every protocol step at INFO: aiosmtpd writes about 18
+# lines per message received (each SMTP command, the peer, the sender).
+# Their warnings and errors still come through; our own lines say what
+# became of each message.
+CHATTY = ("mail.log",)
+
+
 def configure(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
     """Send every record at INFO and above to ``stream`` (stderr) in the configured format.
 
@@ -120,6 +127,8 @@ def configure(settings: Settings, stream: IO[str] | None = None) -> logging.Hand
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handler
 
 
