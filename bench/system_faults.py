@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +114,15 @@ def kill_mail_worker(workers: list[Process], spool_new: Path, plan: Plan, size: 
     sent = Result()
     killed_mid_batch = 0
     for round_ in range(kills):
-        batch = burst(plan, size, f"k{round_}")
+        # The workers are paused while the batch arrives: otherwise they may
+        # keep up with it and the kill would find no mail to interrupt.
+        for worker in workers:
+            os.kill(worker.pid, signal.SIGSTOP)
+        try:
+            batch = burst(plan, size, f"k{round_}")
+        finally:
+            for worker in workers:
+                os.kill(worker.pid, signal.SIGCONT)
         sent.extend(batch)
         # Into the batch: once some of it has been taken up, somewhere inside the next messages.
         target = len(list(spool_new.iterdir())) - rng.randint(1, max(1, size // 4))
