@@ -25,36 +25,19 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from hotline import db
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 YEAR = 2027
-
-
-@contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    admin = db.make_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-    name = f"xueji_bench_clocks_{os.getpid()}_{secrets.token_hex(3)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def fill(engine: Engine, n: int) -> None:
@@ -166,6 +149,8 @@ def verify(session: Session) -> None:
 
 
 def main() -> None:
+    from bench.databases import throwaway_database
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 tickets, 3 runs each")
     parser.add_argument("--tickets", type=int, help="how many open tickets (default 1,000,000)")
@@ -179,7 +164,7 @@ def main() -> None:
     runs = 3 if args.quick else 5
     with (
         tempfile.TemporaryDirectory(prefix="xueji-bench-clocks-") as folder,
-        throwaway_database(args.url) as url,
+        throwaway_database(args.url, "xueji_bench_clocks") as url,
     ):
         engine = db.make_engine(url)
         db.upgrade(engine)
@@ -212,7 +197,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     # Python puts this script's folder first on sys.path, where bench/lookup.py
-    # would shadow the lookup package.
+    # would shadow the lookup package; the repository's root gives bench.databases.
     here = Path(__file__).resolve().parent
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    sys.path.insert(0, str(here.parent))
     main()

@@ -25,16 +25,15 @@ import argparse
 import datetime
 import os
 import re
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from hotline import db
@@ -42,20 +41,6 @@ from hotline import db
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 NATIONAL = "000000"
 PASSWORD = "Xueji#Kanban2026"
-
-
-@contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    admin = db.make_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-    name = f"xueji_bench_dashboard_{os.getpid()}_{secrets.token_hex(3)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def stats_runner(engine: Engine, now: datetime.datetime) -> Callable[[], object]:
@@ -100,9 +85,10 @@ def page_runner(stack: ExitStack, url: str, folder: Path) -> Callable[[], object
 def prepare(stack: ExitStack, admin_url: str, n: int, folder: Path) -> dict[str, Callable[[], object]]:
     """A filled, sealed database of ``n`` tickets, and a render function of each kind."""
     from bench.dashboard_fill import fill
+    from bench.databases import throwaway_database
     from hotline.console.stats_seal import rebuild
 
-    url = stack.enter_context(throwaway_database(admin_url))
+    url = stack.enter_context(throwaway_database(admin_url, "xueji_bench_dashboard"))
     engine = db.make_engine(url)
     stack.callback(engine.dispose)
     db.upgrade(engine)

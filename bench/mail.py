@@ -37,7 +37,6 @@ import datetime
 import email
 import os
 import random
-import secrets
 import smtplib
 import socket
 import statistics
@@ -46,29 +45,13 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, make_url, select
+from sqlalchemy import event, select
 
 from hotline import db
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    admin = db.make_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-    name = f"xueji_bench_mail_{os.getpid()}_{secrets.token_hex(3)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def make_app(url: str, folder: Path):
@@ -238,6 +221,8 @@ def postgresql_answers(url: str) -> bool:
 
 
 def main() -> None:
+    from bench.databases import throwaway_database
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 messages, SMTP 8 × 100")
     parser.add_argument("--messages", type=int, help="default 10,000 (2,000 with --quick)")
@@ -254,7 +239,7 @@ def main() -> None:
             results.append(bench_backend("sqlite", f"sqlite:///{folder / 'mail.sqlite3'}", n, folder))
         if args.backend in (None, "postgresql"):
             if postgresql_answers(args.url):
-                with throwaway_database(args.url) as url:
+                with throwaway_database(args.url, "xueji_bench_mail") as url:
                     results.append(bench_backend("postgresql", url, n, folder))
             else:
                 print(f"PostgreSQL at {args.url} does not answer: skipped")
@@ -284,7 +269,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     # Python puts this script's folder first on sys.path, where bench/lookup.py
-    # would shadow the lookup package; the repository's root gives bench.mail_corpus.
+    # would shadow the lookup package; the repository's root gives bench.mail_corpus
+    # and bench.databases.
     here = Path(__file__).resolve().parent
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     sys.path.insert(0, str(here.parent))
