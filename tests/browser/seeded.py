@@ -15,21 +15,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from lookup.history import import_history
-from lookup.importers import import_schools, import_students
 from lookup.registry import seed
 from lookup.search import shown_number
-from tests.lookup.factories import (
-    HISTORY_HEADER,
-    SCHOOL_HEADER,
-    SCHOOLS,
-    STUDENT_HEADER,
-    g_row,
-    id_number,
-    j_number,
-    j_row,
-    l_row,
-)
+from tests.lookup.factories import g_row, id_number, import_registry, j_number, j_row, l_row
 
 
 @dataclass(frozen=True)
@@ -78,8 +66,6 @@ def load(engine: Engine, folder: Path, id_hash_key: bytes) -> None:
     history = [f"{CHEN_OLD_NUMBER},{CHEN.number},补录身份证号,{datetime.date(2019, 9, 1)}"]
     with Session(engine) as session:
         seed(session)
-        import_schools(session, write("schools.csv", [SCHOOL_HEADER, *SCHOOLS]))
-        import_students(session, write("students.csv", [STUDENT_HEADER, *(s.row for s in students)]),
-                        id_hash_key)
-        import_history(session, write("history.csv", [HISTORY_HEADER, *history]))
+        import_registry(session, write, students=[s.row for s in students], history=history,
+                        id_hash_key=id_hash_key)
         session.commit()

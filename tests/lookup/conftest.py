@@ -7,20 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from lookup.history import import_history
-from lookup.importers import import_schools, import_students
 from tests.conftest import ID_KEY
-from tests.lookup.factories import (
-    HISTORY_HEADER,
-    SCHOOL_HEADER,
-    SCHOOLS,
-    STUDENT_HEADER,
-    g_row,
-    id_number,
-    j_number,
-    j_row,
-    l_row,
-)
+from tests.lookup.factories import g_row, id_number, import_registry, j_number, j_row, l_row
 
 
 @dataclass(frozen=True)
@@ -38,9 +26,7 @@ class Registry:
 @pytest.fixture
 def registry(session, write_csv) -> Registry:
     reg = Registry()
-    import_schools(session, write_csv("schools.csv", [SCHOOL_HEADER, *SCHOOLS]))
-    import_students(session, write_csv("students.csv", [
-        STUDENT_HEADER,
+    import_registry(session, write_csv, students=[
         g_row(1, name="张三"),
         g_row(7, name="钱七"),
         g_row(12, name="买买提·艾力", status="休学"),
@@ -48,12 +34,10 @@ def registry(session, write_csv) -> Registry:
         j_row(3, name="孙八"),
         j_row(4, name="孙八"),  # same school, name and birthday: cannot be told apart
         l_row(1234, name="王五"),
-    ]), ID_KEY.encode())
-    import_history(session, write_csv("history.csv", [
-        HISTORY_HEADER,
+    ], history=[
         f"{reg.j_first},G{reg.first_g_id},补录身份证号,2020-09-01",
         f"G{reg.first_g_id},G{reg.moved_id},身份证号变更,2023-03-01",
-    ]))
+    ], id_hash_key=ID_KEY.encode())
     session.commit()
     return reg
 

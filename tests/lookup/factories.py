@@ -1,9 +1,15 @@
-"""Builders of valid registry rows for tests (numbers with correct check characters)."""
+"""Builders of valid registry rows for tests (numbers with correct check characters), and their loader."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from lookup.history import import_history
+from lookup.importers import import_schools, import_students
 from lookup.numbers import id_check_char, make_j_number, make_l_number
 
 SCHOOL_HEADER = "code,name,division_code,authority_code"
@@ -48,3 +54,13 @@ def j_row(sequence: int = 1, *, name: str = "李四", school: str = "2113000003"
 def l_row(random4: int = 1234, *, name: str = "王五", school: str = "2113000003") -> str:
     number = make_l_number("130102", datetime.date(2014, 2, 28), random4)
     return f"{number},L,{name},,2014-02-28,M,{school},在读"
+
+
+def import_registry(session: Session, write: Callable[[str, list[str]], Path], *, students: Sequence[str],
+                    id_hash_key: bytes, history: Sequence[str] = ()) -> None:
+    """Load SCHOOLS, then ``students`` and ``history`` (CSV lines without their header),
+    through the real importers. ``write(name, lines)`` makes each CSV file; nothing is committed."""
+    import_schools(session, write("schools.csv", [SCHOOL_HEADER, *SCHOOLS]))
+    import_students(session, write("students.csv", [STUDENT_HEADER, *students]), id_hash_key)
+    if history:
+        import_history(session, write("history.csv", [HISTORY_HEADER, *history]))

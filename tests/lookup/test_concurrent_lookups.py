@@ -16,11 +16,10 @@ from sqlalchemy.orm import Session
 from hotline import db
 from hotline.app import create_app
 from hotline.config import load_settings
-from lookup.importers import import_schools, import_students
 from lookup.models import LookupAudit
 from lookup.registry import seed
 from tests.conftest import ID_KEY
-from tests.lookup.factories import SCHOOL_HEADER, SCHOOLS, STUDENT_HEADER, g_row, id_number
+from tests.lookup.factories import g_row, id_number, import_registry
 
 WORKERS, LOOKUPS = 3, 60
 
@@ -31,9 +30,8 @@ def test_concurrent_lookups_on_one_sqlite_file_all_answer_and_all_are_audited(tm
     db.upgrade(engine)
     with Session(engine) as session:
         seed(session)
-        import_schools(session, write_csv("schools.csv", [SCHOOL_HEADER, *SCHOOLS]))
-        import_students(session, write_csv("students.csv", [
-            STUDENT_HEADER, *(g_row(n, name="张三") for n in range(1, 21))]), ID_KEY.encode())
+        import_registry(session, write_csv, students=[g_row(n, name="张三") for n in range(1, 21)],
+                        id_hash_key=ID_KEY.encode())
         session.commit()
     engine.dispose()
 

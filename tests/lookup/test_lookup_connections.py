@@ -23,11 +23,10 @@ from sqlalchemy.orm import Session
 from hotline import db
 from hotline.app import create_app
 from hotline.config import load_settings
-from lookup.importers import import_schools, import_students
 from lookup.models import LookupAudit
 from lookup.registry import seed
 from tests.conftest import ID_KEY, _throwaway_postgresql
-from tests.lookup.factories import SCHOOL_HEADER, SCHOOLS, STUDENT_HEADER, g_row, id_number
+from tests.lookup.factories import g_row, id_number, import_registry
 
 API = "/api/v1/lookup"
 FOUND = {"name": "张三", "id_number": id_number(sequence=1)}
@@ -47,9 +46,7 @@ def own_url(backend: str, tmp_path, write_csv) -> Iterator[str]:
         db.upgrade(engine)
         with Session(engine) as session:
             seed(session)
-            import_schools(session, write_csv("schools.csv", [SCHOOL_HEADER, *SCHOOLS]))
-            import_students(session, write_csv("students.csv", [STUDENT_HEADER, g_row(1, name="张三")]),
-                            ID_KEY.encode())
+            import_registry(session, write_csv, students=[g_row(1, name="张三")], id_hash_key=ID_KEY.encode())
             session.commit()
     finally:
         engine.dispose()
