@@ -28,8 +28,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, Dialect
+from flask import current_app, g
+from sqlalchemy import Connection, Date, DateTime, Dialect, Engine
 from sqlalchemy.orm import Session
+
+from hotline import db
 
 
 @dataclass(frozen=True)
@@ -100,18 +103,34 @@ class Statements:
         return self._flavour.timestamp_in(value)
 
 
+def _request_bind() -> Session | Engine:
+    # The request's session if it has one, or if sessions are bound to a
+    # connection (a test's transaction); otherwise the engine itself: a
+    # Session made only to find the engine, and rolled back at the end of the
+    # request, cost the lookup as much as its SELECT.
+    session = g.get("db_session")
+    if session is not None:
+        return session
+    bind = current_app.extensions["xueji.sessionmaker"].kw.get("bind")
+    return bind if isinstance(bind, Engine) else db.session()
+
+
 @contextmanager
-def statements(session: Session) -> Iterator[Statements]:
+def statements(session: Session | None = None) -> Iterator[Statements]:
     """The connection a lookup runs on, for the duration of the ``with`` block.
 
     A session bound to a connection belongs to a caller that holds a
     transaction (a test, a command that wants the lookup in its own): the
     lookup runs inside it and commits with the session. Otherwise (the web
     site) it takes a pooled connection of its own, each statement committing
-    on its own, and gives it back as it found it.
+    on its own, and gives it back as it found it. Without ``session``, the
+    current request's (see :func:`_request_bind`).
     """
-    bind = session.get_bind()
+    bind = session.get_bind() if session is not None else _request_bind()
+    if isinstance(bind, Session):
+        session, bind = bind, bind.get_bind()
     if isinstance(bind, Connection):
+        assert session is not None
         yield Statements(session.connection().connection.driver_connection, bind.dialect)
         session.commit()
         return

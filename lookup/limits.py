@@ -29,7 +29,6 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from hotline import db
 from hotline.app import limiter
 from lookup import audit, dbapi
 from lookup.inputs import (
@@ -197,7 +196,7 @@ def _refuse(current: Asked, limit: _Limit, identifiers: tuple[str, ...]) -> NoRe
     # The 429 handler (hotline.web) reads its Retry-After from limiter.current_limit.
     limiter.context.view_rate_limit = RequestLimit(limiter, limit.item, list(identifiers), True, True)
     # Audited here because the view never runs for a refused request.
-    with dbapi.statements(db.session()) as statements:
+    with dbapi.statements() as statements:
         audit.record(statements, current, "limited")
     raise RateLimitExceeded(RuntimeLimit(limit.item, lambda: key, limit.scope, shared=True))
 

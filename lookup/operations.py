@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from flask import g
 
-from hotline import db
 from lookup import audit, dbapi
 from lookup.inputs import ByBirth, ById
 from lookup.limits import Asked, asked, hasher
@@ -40,7 +39,7 @@ def perform_lookup() -> Result:
     current = asked()
     answer = contact = None
     query = current.query
-    with dbapi.statements(db.session()) as statements:
+    with dbapi.statements() as statements:
         if query is None:
             outcome = "invalid"
         else:
