@@ -31,10 +31,9 @@ from sqlalchemy.orm import Session
 from hotline import db
 from hotline.app import create_app, limiter
 from hotline.config import load_settings
-from lookup.importers import import_schools, import_students
 from lookup.registry import seed
 from tests.conftest import ID_KEY, _throwaway_postgresql
-from tests.lookup.factories import SCHOOL_HEADER, SCHOOLS, STUDENT_HEADER, g_row
+from tests.lookup.factories import g_row, import_registry
 from tests.lookup.test_redis_limits import redis_server, redis_url
 
 __all__ = ["redis_server", "redis_url"]  # fixtures, used by the Redis tests here
@@ -137,12 +136,12 @@ def _seeded(url: str, folder: Path) -> None:
         db.upgrade(engine)
         with Session(engine) as session:
             seed(session)
-            schools = folder / "schools.csv"
-            schools.write_text("\n".join([SCHOOL_HEADER, *SCHOOLS]) + "\n")
-            students = folder / "students.csv"
-            students.write_text("\n".join([STUDENT_HEADER, g_row(1, name="张三")]) + "\n")
-            import_schools(session, schools)
-            import_students(session, students, ID_KEY.encode())
+
+            def write(name: str, lines: list[str]) -> Path:
+                (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+                return folder / name
+
+            import_registry(session, write, students=[g_row(1, name="张三")], id_hash_key=ID_KEY.encode())
             session.commit()
     finally:
         engine.dispose()
